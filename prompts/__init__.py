@@ -1,0 +1,1 @@
+"""Prompt templates, kept as plain .txt files so they can be edited without touching code."""

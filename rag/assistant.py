@@ -1,0 +1,141 @@
+"""The one place the stages meet: question -> passages -> prompt -> streamed answer -> citations.
+
+Owns: input checks, the refusal path, timings and the Answer record that the CLI, the chat UI and
+the evaluation all print or grade. Leaves each stage's policy to its own module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rag.chunking import count_tokens
+from rag.citations import Citation, MarkerFilter, cite, is_refusal, normalise_markers
+from rag.config import Settings
+from rag.embedding import Embedder, make_embedder
+from rag.errors import RagError
+from rag.generation import Generator, make_generator
+from rag.prompting import REFUSAL, build_messages, template_text
+from rag.retrieval import Passage, Retriever
+from rag.store import Index, resolve_index
+
+
+@dataclass
+class Timings:
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None  # None when no model was asked
+    total_s: float = 0.0
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    timings: Timings = field(default_factory=Timings)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `rag ask --json` shape."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [
+                {
+                    "n": p.n, "article_id": p.chunk.article_id, "title": p.title,
+                    "start": p.chunk.start, "end": p.chunk.end, "text": p.chunk.text,
+                    "score": round(p.score, 4),
+                }
+                for p in self.passages
+            ],  # fmt: skip
+            "timings": {k: (round(v, 3) if v is not None else None) for k, v in asdict(self.timings).items()},
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
+
+
+class Assistant:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder, generator: Generator) -> None:
+        self.settings = settings
+        self.index = index
+        self.retriever = Retriever(index, embedder)
+        self.generator = generator
+        # Room left for the question once the answer, passages and template are accounted for.
+        self.question_budget = (
+            settings.n_ctx - settings.max_answer_tokens - settings.context_tokens
+            - count_tokens(template_text()) - 64
+        )  # fmt: skip
+        if self.question_budget < 16:
+            raise RagError("n_ctx is too small for context_tokens and max_answer_tokens; raise n_ctx")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        """Open the index and build the stages; models load on first use."""
+        index = Index(resolve_index(settings.index))
+        # Queries must be embedded by the model that built the index, whatever the settings say.
+        embedder = make_embedder(index.manifest.embedder)
+        generator = make_generator(
+            settings.model, settings.n_ctx, settings.max_answer_tokens, settings.temperature,
+            settings.n_threads,
+        )  # fmt: skip
+        return cls(settings, index, embedder, generator)
+
+    def check_question(self, question: str) -> str:
+        question = " ".join(question.split())
+        if not question:
+            raise RagError("the question is empty")
+        n = count_tokens(question)
+        if n > self.question_budget:
+            raise RagError(f"the question is {n} tokens long; the limit is {self.question_budget}")
+        return question
+
+    def stream(self, question: str, history: Sequence[str] = ()) -> Iterator[str | Answer]:
+        """Yield answer text as it is generated, then the finished Answer as the last item."""
+        question = self.check_question(question)
+        started = time.perf_counter()
+        s = self.settings
+        # Until follow-up rewriting exists, a follow-up is searched together with the question
+        # before it, so "And where did he say it?" still finds the right passage.
+        query = " ".join([*history[-1:], question])
+        passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens)
+        timings = Timings(retrieve_s=time.perf_counter() - started)
+        if not passages:
+            timings.total_s = time.perf_counter() - started
+            yield REFUSAL
+            yield Answer(question, REFUSAL, True, [], [], timings)
+            return
+        markers = MarkerFilter(len(passages))
+        raw: list[str] = []
+        for piece in self.generator.stream(build_messages(question, passages)):
+            if timings.first_token_s is None:
+                timings.first_token_s = time.perf_counter() - started
+            raw.append(piece)
+            if shown := markers.feed(piece):
+                yield shown
+        if tail := markers.flush():
+            yield tail
+        text = normalise_markers("".join(raw), len(passages)).strip()
+        abstained = is_refusal(text)
+        citations: list[Citation] = []
+        if not abstained:
+            texts = {a: self.index.article(a).text for a in {p.chunk.article_id for p in passages}}
+            citations = cite(text, passages, texts)
+        timings.total_s = time.perf_counter() - started
+        usage = self.generator.usage
+        yield Answer(
+            question, text, abstained, citations, passages, timings,
+            usage.prompt_tokens, usage.completion_tokens,
+        )  # fmt: skip
+
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream ended without an Answer")

@@ -1,0 +1,135 @@
+"""Citation markers in the model's answer, and the exact quotes they point at.
+
+Owns: normalising markers (`[1, 2]` -> `[1][2]`), dropping numbers that name no given passage
+(also while streaming), spotting refusals, and turning each (sentence, [n]) pair into a Citation
+whose quote is exactly `article.text[start:end]`: the sentence of passage n that shares the most
+content words with the answer sentence. Full support checking (re-pointing, dropping unsupported
+sentences) is a later stage that builds on `Citation` and `best_sentence`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rag.chunking import sentence_spans
+from rag.retrieval import Passage
+
+_GROUP = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
+_WORD = re.compile(r"[^\W_]+")
+STOPWORDS = frozenset(
+    "a an and are as at be by for from has have he her his in is it its of on or that the their "
+    "them they this to was were will with which who whom what when where why how did does do not "
+    "no said say says".split()
+)
+REFUSALS = (
+    "articles don't say", "articles do not say", "article doesn't say", "article does not say",
+    "passages don't say", "passages do not say", "don't contain", "do not contain",
+    "does not contain", "not mentioned", "no information", "cannot answer", "can't answer",
+    "not provided", "does not mention", "do not mention", "doesn't mention", "don't mention",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+    quote: str  # == article.text[start:end]
+
+
+def normalise_markers(text: str, valid: int) -> str:
+    """Rewrite [1, 2] as [1][2] and drop numbers outside 1..valid."""
+
+    def fix(match: re.Match[str]) -> str:
+        numbers = [int(x) for x in re.findall(r"\d+", match.group(1))]
+        return "".join(f"[{n}]" for n in dict.fromkeys(numbers) if 1 <= n <= valid)
+
+    return _GROUP.sub(fix, text)
+
+
+class MarkerFilter:
+    """Streaming version of normalise_markers: holds back text only while a marker may be open."""
+
+    def __init__(self, valid: int) -> None:
+        self.valid = valid
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._pending + piece
+        cut = text.rfind("[")
+        if cut != -1 and "]" not in text[cut:] and re.fullmatch(r"\[[\d\s,;]*", text[cut:]):
+            self._pending, text = text[cut:], text[:cut]
+        else:
+            self._pending = ""
+        return normalise_markers(text, self.valid)
+
+    def flush(self) -> str:
+        text, self._pending = self._pending, ""
+        return normalise_markers(text, self.valid)
+
+
+def is_refusal(answer: str) -> bool:
+    lowered = answer.lower().replace("’", "'")
+    return not lowered.strip() or any(phrase in lowered for phrase in REFUSALS)
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s*" + _GROUP.pattern, "", text).strip()
+
+
+def answer_sentences(answer: str) -> Iterator[tuple[str, list[int]]]:
+    """Each answer sentence without markers, with the passage numbers it cites."""
+    # A marker after the full stop ("... Iran. [2]") belongs to the sentence before it.
+    answer = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", answer)
+    for start, end in sentence_spans(answer):
+        sentence = answer[start:end]
+        numbers = [int(n) for g in _GROUP.findall(sentence) for n in re.findall(r"\d+", g)]
+        yield strip_markers(sentence), list(dict.fromkeys(numbers))
+
+
+def best_sentence(claim: str, passage: Passage) -> tuple[int, int, float]:
+    """Article offsets of the passage sentence sharing most content words with `claim`.
+
+    Returns (start, end, overlap) where overlap is the share of the claim's content words found
+    in that sentence (0..1).
+    """
+    words = content_words(claim)
+    chunk = passage.chunk
+    best = (chunk.start, chunk.end, 0.0)
+    for s, e in sentence_spans(chunk.text):
+        found = content_words(chunk.text[s:e])
+        overlap = len(words & found) / len(words) if words else 0.0
+        if overlap > best[2]:
+            best = (chunk.start + s, chunk.start + e, overlap)
+    return best
+
+
+def cite(answer: str, passages: Iterable[Passage], article_texts: dict[str, str]) -> list[Citation]:
+    """One Citation per distinct (passage, quote) the answer's markers point at, in order."""
+    by_n = {p.n: p for p in passages}
+    seen: set[tuple[int, int, int]] = set()
+    citations: list[Citation] = []
+    for claim, numbers in answer_sentences(answer):
+        for n in numbers:
+            passage = by_n.get(n)
+            if passage is None:
+                continue
+            start, end, _ = best_sentence(claim, passage)
+            if (n, start, end) in seen:
+                continue
+            seen.add((n, start, end))
+            text = article_texts[passage.chunk.article_id]
+            article_id = passage.chunk.article_id
+            citations.append(
+                Citation(n, article_id, passage.title, passage.source, start, end, text[start:end])
+            )
+    return citations

@@ -1,0 +1,181 @@
+"""`rag index | ask`: a thin command-line shell over `assistant` and `store`.
+
+Owns: flags, printing and exit codes. Every RagError becomes one line on stderr and exit 1;
+Ctrl-C exits 130 without a traceback (the index swap is atomic, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from rag.articles import find_files, load_articles
+from rag.config import Settings, load_settings
+from rag.errors import RagError
+from rag.models import PRESETS
+
+SAMPLE_QUESTION = "What did Putin say about the treaty?"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", help="index name under indexes/ or a folder (default: default)")
+    parser.add_argument(
+        "--model", help=f"model preset ({', '.join(PRESETS)}) or a path to a .gguf file"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Answer questions about news articles, offline, with citations you can check.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="add .txt/.md/.html articles to an index")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
+    p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything stored")
+    p.add_argument("--chunk-tokens", type=int, help="chunk size in cl100k tokens")
+    p.add_argument("--embedder", help="sentence-transformers model folder (default: bundled MiniLM)")
+    _common(p)
+
+    p = sub.add_parser("ask", help="answer a question with cited sources")
+    p.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    p.add_argument("--batch", metavar="FILE", help="one question per line ('-' = stdin); JSON lines "
+                   "{\"question\": ..., \"history\": [...]} are follow-ups")  # fmt: skip
+    p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    _common(p)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags = {k: getattr(args, k, None) for k in ("index", "model", "top_k", "chunk_tokens", "embedder")}
+    return load_settings(**flags)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from rag.embedding import make_embedder
+    from rag.store import build_index, resolve_index
+
+    settings = _settings(args)
+    files = find_files(args.paths or [Path("seeds")])
+    if not files:
+        raise RagError(f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}")
+    path = resolve_index(settings.index)
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        tqdm.write(f"warning: {message}", file=sys.stderr)
+
+    reading = tqdm(files, desc="reading", unit="file", file=sys.stderr, leave=False, disable=None)
+    articles = list(load_articles(reading, warn))
+    bar = tqdm(desc="embedding", unit="chunk", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = build_index(
+            path, articles, make_embedder(settings.embedder), settings.chunk_tokens,
+            settings.chunk_overlap, rebuild=args.rebuild, on_progress=progress,
+        )  # fmt: skip
+    finally:
+        bar.close()
+    print(
+        f"{path}: {report.articles} articles ({report.added} new or changed), "
+        f"{report.chunks} chunks, {report.seconds:.1f} s"
+        + (f", {len(warnings)} skipped" if warnings else "")
+    )
+    return 0
+
+
+def _batch_items(source: str) -> Iterator[tuple[str, list[str]]]:
+    try:
+        handle: TextIO = sys.stdin if source == "-" else open(source, encoding="utf-8")
+    except OSError as exc:
+        raise RagError(f"cannot read {source}: {exc.strerror or exc}") from None
+    with handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("{"):
+                try:
+                    item = json.loads(line)
+                    yield str(item["question"]), [str(h) for h in item.get("history", [])]
+                except (ValueError, KeyError, TypeError):
+                    yield "", ["__invalid__", line]
+            else:
+                yield line, []
+
+
+def _print_sources(answer: Any) -> None:
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f'[{c.n}] {c.title}: "{c.quote}"')
+    elif not answer.passages:
+        print("\n(no passage in the index is close enough to the question)")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.assistant import Answer, Assistant
+
+    if args.batch and args.question:
+        raise RagError("give either a question or --batch FILE, not both")
+    if not args.batch and args.question is None:
+        raise RagError('no question; usage: rag ask "What did Putin say about the treaty?"')
+    settings = _settings(args)
+    assistant = Assistant.from_settings(settings)
+    if args.batch:
+        failures = 0
+        for question, history in _batch_items(args.batch):
+            try:
+                if history[:1] == ["__invalid__"]:
+                    raise RagError(f"not a valid JSON question line: {history[1][:80]}")
+                print(json.dumps(assistant.ask(question, history).to_dict(), ensure_ascii=False), flush=True)
+            except RagError as exc:
+                failures += 1
+                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False), flush=True)
+        return 1 if failures else 0
+    if args.json:
+        print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    answer = None
+    for item in assistant.stream(args.question):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            print(item, end="", flush=True)
+    print()
+    assert answer is not None
+    _print_sources(answer)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; the index was left as it was", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

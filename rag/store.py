@@ -1,0 +1,262 @@
+"""An index is a folder: manifest.json + store.sqlite (articles, chunks) + vectors.faiss.
+
+Owns: building an index atomically (write a sibling temp folder, then swap it in, so a crash or
+Ctrl-C leaves the old index whole), reusing the vectors of unchanged articles, checking the
+manifest on load, and looking up chunks and articles. Leaves ranking policy to `retrieval`.
+No pickle: vectors live in FAISS's own format, everything else in SQLite and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from rag.articles import Article
+from rag.chunking import Chunk, chunk_text
+from rag.embedding import Embedder
+from rag.errors import RagError
+
+FORMAT_VERSION = 1
+INDEXES_DIR = Path("indexes")
+MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
+EMBED_BATCH = 64
+
+SCHEMA = """
+CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
+                       text TEXT NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
+                     article_id TEXT NOT NULL REFERENCES articles(id),
+                     start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX chunks_article ON chunks(article_id);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    embedder: str
+    dim: int
+    chunk_tokens: int
+    chunk_overlap: int
+    built_at: str
+    articles: dict[str, str] = field(default_factory=dict)  # article id -> sha256 of its text
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise RagError(
+                f"index {path} has an unreadable manifest ({exc}); rebuild it with: rag index --rebuild"
+            ) from None
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    articles: int  # articles in the index after the build
+    added: int  # articles (re)embedded in this run
+    chunks: int
+    seconds: float
+
+
+def resolve_index(name_or_dir: str) -> Path:
+    """A bare name means indexes/NAME; anything with a path separator is a folder."""
+    if os.sep in name_or_dir or "/" in name_or_dir or name_or_dir.startswith("."):
+        return Path(name_or_dir)
+    return INDEXES_DIR / name_or_dir
+
+
+class Index:
+    """A loaded, read-only index."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not (path / MANIFEST).is_file():
+            _recover(path)
+        if not (path / MANIFEST).is_file():
+            raise RagError(f"no index at {path}; build one with: rag index [PATH ...] --index {path}")
+        self.manifest = Manifest.read(path)
+        if self.manifest.format_version != FORMAT_VERSION:
+            raise RagError(
+                f"index {path} has format {self.manifest.format_version}, this version reads "
+                f"{FORMAT_VERSION}; rebuild it with: rag index --rebuild --index {path}"
+            )
+        try:
+            self.db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False)
+            n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            self.vectors = faiss.read_index(str(path / VECTORS))
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise RagError(f"index {path} is damaged ({exc}); rebuild it with: rag index --rebuild") from None
+        if self.vectors.ntotal != n_chunks or self.vectors.d != self.manifest.dim:
+            raise RagError(f"index {path} is inconsistent; rebuild it with: rag index --rebuild")
+
+    def __len__(self) -> int:
+        return int(self.vectors.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """query: (dim,) float32, L2-normalised. Returns chunks with cosine scores, best first."""
+        if len(self) == 0:
+            return []
+        scores, rows = self.vectors.search(query.reshape(1, -1).astype(np.float32), min(k, len(self)))
+        found = [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        chunks = self.chunks([r for r, _ in found])
+        return [(chunks[r], s) for r, s in found]
+
+    def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
+        rows = list(rows)
+        marks = ",".join("?" * len(rows))
+        cur = self.db.execute(
+            f"SELECT row, id, article_id, text, start, end FROM chunks WHERE row IN ({marks})", rows
+        )
+        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5]) for r in cur}
+
+    def article(self, article_id: str) -> Article:
+        row = self.db.execute(
+            "SELECT id, title, source, text, sha256 FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            raise RagError(f"article {article_id} is not in index {self.path}")
+        return Article(*row)
+
+    def articles(self) -> list[Article]:
+        cur = self.db.execute("SELECT id, title, source, text, sha256 FROM articles ORDER BY source")
+        return [Article(*r) for r in cur]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _recover(path: Path) -> None:
+    """Finish a swap that was interrupted between its two renames."""
+    old = path.with_name(f".{path.name}.old")
+    if old.is_dir() and not path.exists():
+        old.rename(path)
+
+
+def build_index(
+    path: Path,
+    articles: Iterable[Article],
+    embedder: Embedder,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    rebuild: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Add or update `articles` in the index at `path` (created if missing).
+
+    Unchanged articles keep their chunks and vectors; changed ones are re-chunked and
+    re-embedded. `rebuild` re-chunks and re-embeds everything already stored as well.
+    """
+    started = time.perf_counter()
+    old: Index | None = None
+    if (path / MANIFEST).is_file() or path.with_name(f".{path.name}.old").is_dir():
+        old = Index(path)
+        m = old.manifest
+        same = (m.embedder, m.chunk_tokens, m.chunk_overlap) == (embedder.name, chunk_tokens, chunk_overlap)
+        if not same and not rebuild:
+            old.close()
+            raise RagError(
+                f"index {path} was built with embedder={m.embedder} chunk_tokens={m.chunk_tokens} "
+                f"chunk_overlap={m.chunk_overlap}; to rebuild with the current settings run: "
+                f"rag index --rebuild --index {path}"
+            )
+        rebuild = rebuild or not same
+    elif path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RagError(f"{path} exists and is not an index; choose another --index")
+    new_articles = {a.id: a for a in articles}
+    kept: list[Article] = []
+    if old is not None:
+        for stored in old.articles():
+            if stored.id in new_articles:
+                continue
+            if rebuild:
+                new_articles[stored.id] = stored
+            else:
+                kept.append(stored)
+    for article_id, article in list(new_articles.items()):
+        if old is not None and not rebuild and old.manifest.articles.get(article_id) == article.sha256:
+            kept.append(old.article(article_id))
+            del new_articles[article_id]
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        db = sqlite3.connect(tmp / DATABASE)
+        db.executescript(SCHEMA)
+        index = faiss.IndexFlatIP(embedder.dim)
+        row = 0
+        for article in kept:  # copy chunks and vectors across, no re-embedding
+            _insert_article(db, article)
+            assert old is not None
+            cur = old.db.execute(
+                "SELECT row, id, start, end, text FROM chunks WHERE article_id = ? ORDER BY row",
+                (article.id,),
+            )
+            for old_row, chunk_id, start, end, text in cur.fetchall():
+                db.execute(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    (row, chunk_id, article.id, start, end, text),
+                )
+                index.add(old.vectors.reconstruct(old_row).reshape(1, -1))
+                row += 1
+        fresh = [
+            c for a in new_articles.values() for c in chunk_text(a.id, a.text, chunk_tokens, chunk_overlap)
+        ]
+        for article in new_articles.values():
+            _insert_article(db, article)
+        for i in range(0, len(fresh), EMBED_BATCH):
+            batch = fresh[i : i + EMBED_BATCH]
+            vectors = embedder.embed([c.text for c in batch])  # (len(batch), dim) float32
+            index.add(vectors)
+            db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [(row + j, c.id, c.article_id, c.start, c.end, c.text) for j, c in enumerate(batch)],
+            )
+            row += len(batch)
+            if on_progress:
+                on_progress(min(i + EMBED_BATCH, len(fresh)), len(fresh))
+        db.commit()
+        db.close()
+        faiss.write_index(index, str(tmp / VECTORS))
+        everything = kept + list(new_articles.values())
+        manifest = Manifest(
+            FORMAT_VERSION, embedder.name, embedder.dim, chunk_tokens, chunk_overlap,
+            time.strftime("%Y-%m-%dT%H:%M:%S%z"), {a.id: a.sha256 for a in everything},
+        )  # fmt: skip
+        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+        if old is not None:
+            old.close()
+        _swap(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildReport(len(everything), len(new_articles), row, time.perf_counter() - started)
+
+
+def _insert_article(db: sqlite3.Connection, article: Article) -> None:
+    db.execute(
+        "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",
+        (article.id, article.title, article.source, article.text, article.sha256),
+    )
+
+
+def _swap(tmp: Path, path: Path) -> None:
+    """Two renames; between them the old copy is kept as .NAME.old, which _recover restores."""
+    old = path.with_name(f".{path.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)

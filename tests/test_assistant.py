@@ -1,0 +1,70 @@
+import pytest
+
+from rag.assistant import Answer, Assistant
+from rag.config import Settings
+from rag.errors import RagError
+from rag.store import Index
+from tests.fakes import FakeEmbedder, ScriptedGenerator
+
+SETTINGS = Settings(top_k=3, min_score=0.1, chunk_tokens=60)
+
+
+def make(index: Index, embedder: FakeEmbedder, *replies: str) -> tuple[Assistant, ScriptedGenerator]:
+    gen = ScriptedGenerator(*replies)
+    return Assistant(SETTINGS, index, embedder, gen), gen
+
+
+def test_answer_cites_given_passages_with_exact_quotes(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, gen = make(
+        seed_index, embedder, "The treaty is not a mutual defense agreement [1][9]. Iran did not ask [1, 2]."
+    )
+    answer = assistant.ask("What did Putin say about the treaty with Iran?")
+    prompt = gen.prompts[0][-1].content
+    assert "Question: What did Putin say about the treaty with Iran?" in prompt
+    assert "[1] (Russia Cautions U.S." in prompt
+    assert "[9]" not in answer.answer and "[1][2]" in answer.answer
+    assert not answer.abstained and answer.citations
+    text = seed_index.articles()[0].text
+    for c in answer.citations:
+        assert c.quote == text[c.start : c.end]
+    data = answer.to_dict()
+    assert set(data) == {
+        "question", "answer", "abstained", "citations", "passages", "timings",
+        "prompt_tokens", "completion_tokens",
+    }  # fmt: skip
+    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+    assert data["passages"][0]["n"] == 1 and data["passages"][0]["text"]
+
+
+def test_streamed_text_matches_the_final_answer(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, _ = make(seed_index, embedder, "Zakharova urged restraint [1][5].")
+    items = list(assistant.stream("What did Zakharova urge Washington?"))
+    assert isinstance(items[-1], Answer)
+    assert "".join(str(i) for i in items[:-1]).strip() == items[-1].answer
+
+
+def test_nothing_relevant_refuses_without_asking_the_model(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, gen = make(seed_index, embedder, "should not be used")
+    answer = assistant.ask("xylophone quantum zebra")
+    assert answer.abstained and answer.answer == "The articles don't say."
+    assert gen.prompts == [] and answer.passages == []
+
+
+def test_model_refusal_is_reported_as_abstained(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, _ = make(seed_index, embedder, "The articles don't say.")
+    answer = assistant.ask("What did Putin say about the treaty?")
+    assert answer.abstained and answer.citations == []
+
+
+def test_bad_questions(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, _ = make(seed_index, embedder)
+    with pytest.raises(RagError, match="empty"):
+        assistant.ask("   ")
+    with pytest.raises(RagError, match="tokens long"):
+        assistant.ask("treaty " * 2000)
+
+
+def test_follow_up_searches_with_the_previous_question(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, gen = make(seed_index, embedder, "In St. Petersburg [1].")
+    answer = assistant.ask("And where did he say it?", ["Did Iran ask Russia for military aid?"])
+    assert any("Iranian partners" in p.chunk.text for p in answer.passages)

@@ -1,0 +1,88 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.articles import make_article
+from rag.errors import RagError
+from rag.store import MANIFEST, Index, build_index
+from tests.fakes import FakeEmbedder
+
+
+def articles(tmp_path: Path, **texts: str):
+    return [make_article(tmp_path / f"{name}.txt", name, text) for name, text in texts.items()]
+
+
+def test_build_search_and_reload(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    path = tmp_path / "idx"
+    docs = articles(tmp_path, cats="Cats purr. Cats sleep a lot.", dogs="Dogs bark loudly. Dogs fetch.")
+    report = build_index(path, docs, embedder, 40, 0)
+    assert (report.articles, report.added, report.chunks) == (2, 2, 2)
+    index = Index(path)
+    hits = index.search(embedder.embed(["why do dogs bark"])[0], 2)
+    assert hits[0][0].article_id == docs[1].id and hits[0][1] > hits[1][1]
+    manifest = json.loads((path / MANIFEST).read_text())
+    assert manifest["embedder"] == "fake" and manifest["dim"] == 4096
+    assert set(manifest["articles"]) == {d.id for d in docs}
+
+
+def test_unchanged_articles_are_not_re_embedded(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    path = tmp_path / "idx"
+    docs = articles(tmp_path, a="Alpha text here.", b="Beta text here.")
+    build_index(path, docs, embedder, 40, 0)
+    calls = embedder.calls
+    report = build_index(path, docs, embedder, 40, 0)
+    assert report.added == 0 and embedder.calls == calls and report.articles == 2
+    changed = articles(tmp_path, a="Alpha text was edited.")
+    report = build_index(path, changed, embedder, 40, 0)
+    assert (report.articles, report.added) == (2, 1)
+    index = Index(path)
+    assert index.article(docs[0].id).text == "Alpha text was edited."
+    # Vectors copied across still match their chunks.
+    hit, score = index.search(embedder.embed(["Beta text here."])[0], 1)[0]
+    assert hit.text == "Beta text here." and score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_interrupted_build_leaves_the_old_index_whole(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    path = tmp_path / "idx"
+    build_index(path, articles(tmp_path, a="Alpha."), embedder, 40, 0)
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+
+    class Interrupting(FakeEmbedder):
+        def embed(self, texts: list[str]) -> np.ndarray:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_index(path, articles(tmp_path, b="Beta."), Interrupting(name="fake"), 40, 0)
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_different_settings_need_rebuild(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    path = tmp_path / "idx"
+    build_index(path, articles(tmp_path, a="Alpha. Beta."), embedder, 40, 0)
+    with pytest.raises(RagError, match="--rebuild"):
+        build_index(path, [], embedder, 80, 0)
+    report = build_index(path, [], embedder, 80, 0, rebuild=True)
+    assert (report.articles, report.added) == (1, 1)
+    assert json.loads((path / MANIFEST).read_text())["chunk_tokens"] == 80
+
+
+def test_missing_bad_and_foreign_indexes(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    with pytest.raises(RagError, match="rag index"):
+        Index(tmp_path / "none")
+    path = tmp_path / "idx"
+    build_index(path, articles(tmp_path, a="Alpha."), embedder, 40, 0)
+    manifest = json.loads((path / MANIFEST).read_text())
+    (path / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(RagError, match="rebuild"):
+        Index(path)
+    (path / MANIFEST).write_text("{not json")
+    with pytest.raises(RagError, match="unreadable manifest"):
+        Index(path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    with pytest.raises(RagError, match="not an index"):
+        build_index(other, [], embedder, 40, 0)
