@@ -49,20 +49,28 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "passages": [
                 {
-                    "n": p.n, "article_id": p.chunk.article_id, "title": p.title,
-                    "start": p.chunk.start, "end": p.chunk.end, "text": p.chunk.text,
+                    "n": p.n,
+                    "article_id": p.chunk.article_id,
+                    "title": p.title,
+                    "start": p.chunk.start,
+                    "end": p.chunk.end,
+                    "text": p.chunk.text,
                     "score": round(p.score, 4),
                 }
                 for p in self.passages
             ],  # fmt: skip
-            "timings": {k: (round(v, 3) if v is not None else None) for k, v in asdict(self.timings).items()},
+            "timings": {
+                k: (round(v, 3) if v is not None else None) for k, v in asdict(self.timings).items()
+            },
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
         }
 
 
 class Assistant:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder, generator: Generator) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, embedder: Embedder, generator: Generator
+    ) -> None:
         self.settings = settings
         self.index = index
         self.retriever = Retriever(index, embedder)
@@ -73,7 +81,9 @@ class Assistant:
             - count_tokens(template_text()) - 64
         )  # fmt: skip
         if self.question_budget < 16:
-            raise RagError("n_ctx is too small for context_tokens and max_answer_tokens; raise n_ctx")
+            raise RagError(
+                "n_ctx is too small for context_tokens and max_answer_tokens; raise n_ctx"
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:

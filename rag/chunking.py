@@ -126,7 +126,10 @@ def chunk_text(
     for s, e in sentence_spans(text):
         n = count_tokens(text[s:e])
         if n > max_tokens:
-            units.extend((ps, pe, count_tokens(text[ps:pe])) for ps, pe in _split_long(text, s, e, max_tokens))
+            units.extend(
+                (ps, pe, count_tokens(text[ps:pe]))
+                for ps, pe in _split_long(text, s, e, max_tokens)
+            )
         else:
             units.append((s, e, n))
     ordinal = 0

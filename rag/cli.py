@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from rag.articles import find_files, load_articles
 from rag.config import Settings, load_settings
@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
     p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything stored")
     p.add_argument("--chunk-tokens", type=int, help="chunk size in cl100k tokens")
-    p.add_argument("--embedder", help="sentence-transformers model folder (default: bundled MiniLM)")
+    p.add_argument(
+        "--embedder", help="sentence-transformers model folder (default: bundled MiniLM)"
+    )
     _common(p)
 
     p = sub.add_parser("ask", help="answer a question with cited sources")
@@ -53,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    flags = {k: getattr(args, k, None) for k in ("index", "model", "top_k", "chunk_tokens", "embedder")}
+    flags = {
+        k: getattr(args, k, None) for k in ("index", "model", "top_k", "chunk_tokens", "embedder")
+    }
     return load_settings(**flags)
 
 
@@ -66,7 +70,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     files = find_files(args.paths or [Path("seeds")])
     if not files:
-        raise RagError(f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}")
+        raise RagError(
+            f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}"
+        )
     path = resolve_index(settings.index)
     warnings: list[str] = []
 
@@ -98,24 +104,24 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _batch_items(source: str) -> Iterator[tuple[str, list[str]]]:
+def _batch_items(source: str) -> Iterator[tuple[str, list[str], str | None]]:
+    """(question, history, error) per non-blank line; a bad line is reported, not fatal."""
     try:
-        handle: TextIO = sys.stdin if source == "-" else open(source, encoding="utf-8")
-    except OSError as exc:
-        raise RagError(f"cannot read {source}: {exc.strerror or exc}") from None
-    with handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("{"):
-                try:
-                    item = json.loads(line)
-                    yield str(item["question"]), [str(h) for h in item.get("history", [])]
-                except (ValueError, KeyError, TypeError):
-                    yield "", ["__invalid__", line]
-            else:
-                yield line, []
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RagError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("{"):
+            yield line, [], None
+            continue
+        try:
+            item = json.loads(line)
+            yield str(item["question"]), [str(h) for h in item.get("history", [])], None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            yield line, [], 'not a JSON object with a "question" string'
 
 
 def _print_sources(answer: Any) -> None:
@@ -138,14 +144,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     assistant = Assistant.from_settings(settings)
     if args.batch:
         failures = 0
-        for question, history in _batch_items(args.batch):
+        for question, history, error in _batch_items(args.batch):
             try:
-                if history[:1] == ["__invalid__"]:
-                    raise RagError(f"not a valid JSON question line: {history[1][:80]}")
-                print(json.dumps(assistant.ask(question, history).to_dict(), ensure_ascii=False), flush=True)
+                if error:
+                    raise RagError(error)
+                print(
+                    json.dumps(assistant.ask(question, history).to_dict(), ensure_ascii=False),
+                    flush=True,
+                )
             except RagError as exc:
                 failures += 1
-                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False), flush=True)
+                print(
+                    json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False),
+                    flush=True,
+                )
         return 1 if failures else 0
     if args.json:
         print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))

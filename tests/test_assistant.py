@@ -9,14 +9,20 @@ from tests.fakes import FakeEmbedder, ScriptedGenerator
 SETTINGS = Settings(top_k=3, min_score=0.1, chunk_tokens=60)
 
 
-def make(index: Index, embedder: FakeEmbedder, *replies: str) -> tuple[Assistant, ScriptedGenerator]:
+def make(
+    index: Index, embedder: FakeEmbedder, *replies: str
+) -> tuple[Assistant, ScriptedGenerator]:
     gen = ScriptedGenerator(*replies)
     return Assistant(SETTINGS, index, embedder, gen), gen
 
 
-def test_answer_cites_given_passages_with_exact_quotes(seed_index: Index, embedder: FakeEmbedder) -> None:
+def test_answer_cites_given_passages_with_exact_quotes(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
     assistant, gen = make(
-        seed_index, embedder, "The treaty is not a mutual defense agreement [1][9]. Iran did not ask [1, 2]."
+        seed_index,
+        embedder,
+        "The treaty is not a mutual defense agreement [1][9]. Iran did not ask [1, 2].",
     )
     answer = assistant.ask("What did Putin say about the treaty with Iran?")
     prompt = gen.prompts[0][-1].content
@@ -43,7 +49,9 @@ def test_streamed_text_matches_the_final_answer(seed_index: Index, embedder: Fak
     assert "".join(str(i) for i in items[:-1]).strip() == items[-1].answer
 
 
-def test_nothing_relevant_refuses_without_asking_the_model(seed_index: Index, embedder: FakeEmbedder) -> None:
+def test_nothing_relevant_refuses_without_asking_the_model(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
     assistant, gen = make(seed_index, embedder, "should not be used")
     answer = assistant.ask("xylophone quantum zebra")
     assert answer.abstained and answer.answer == "The articles don't say."
@@ -64,7 +72,9 @@ def test_bad_questions(seed_index: Index, embedder: FakeEmbedder) -> None:
         assistant.ask("treaty " * 2000)
 
 
-def test_follow_up_searches_with_the_previous_question(seed_index: Index, embedder: FakeEmbedder) -> None:
+def test_follow_up_searches_with_the_previous_question(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
     assistant, gen = make(seed_index, embedder, "In St. Petersburg [1].")
     answer = assistant.ask("And where did he say it?", ["Did Iran ask Russia for military aid?"])
     assert any("Iranian partners" in p.chunk.text for p in answer.passages)

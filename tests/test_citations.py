@@ -30,7 +30,9 @@ def test_quotes_are_exact_article_spans(seed_text: str) -> None:
     start = seed_text.index("Furthermore")
     chunk = Chunk("a:0", "a", seed_text[start - 200 : start + 300], start - 200, start + 300)
     passage = Passage(1, chunk, "Title", "seeds/a.txt", 0.9)
-    [c] = cite("He said the treaty is not a mutual defense agreement [1].", [passage], {"a": seed_text})
+    [c] = cite(
+        "He said the treaty is not a mutual defense agreement [1].", [passage], {"a": seed_text}
+    )
     assert c.quote == seed_text[c.start : c.end]
     assert c.quote.startswith("Furthermore") and "mutual defense" in c.quote
     assert (c.n, c.title, c.source) == (1, "Title", "seeds/a.txt")

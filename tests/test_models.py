@@ -22,7 +22,9 @@ def test_missing_and_corrupt_gguf_paths(tmp_path: Path) -> None:
         resolve_model(str(bad))
 
 
-def test_parts_are_assembled_once_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parts_are_assembled_once_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     parts = []
     for i, data in enumerate([b"GGUF" + b"a" * 10, b"b" * 7]):

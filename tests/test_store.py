@@ -16,7 +16,9 @@ def articles(tmp_path: Path, **texts: str):
 
 def test_build_search_and_reload(tmp_path: Path, embedder: FakeEmbedder) -> None:
     path = tmp_path / "idx"
-    docs = articles(tmp_path, cats="Cats purr. Cats sleep a lot.", dogs="Dogs bark loudly. Dogs fetch.")
+    docs = articles(
+        tmp_path, cats="Cats purr. Cats sleep a lot.", dogs="Dogs bark loudly. Dogs fetch."
+    )
     report = build_index(path, docs, embedder, 40, 0)
     assert (report.articles, report.added, report.chunks) == (2, 2, 2)
     index = Index(path)
@@ -44,7 +46,9 @@ def test_unchanged_articles_are_not_re_embedded(tmp_path: Path, embedder: FakeEm
     assert hit.text == "Beta text here." and score == pytest.approx(1.0, abs=1e-5)
 
 
-def test_interrupted_build_leaves_the_old_index_whole(tmp_path: Path, embedder: FakeEmbedder) -> None:
+def test_interrupted_build_leaves_the_old_index_whole(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
     path = tmp_path / "idx"
     build_index(path, articles(tmp_path, a="Alpha."), embedder, 40, 0)
     before = {p.name: p.read_bytes() for p in path.iterdir()}

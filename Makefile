@@ -1,0 +1,51 @@
+# The README's commands. `make run` sets up, indexes seeds/ once and opens the assistant;
+# `make test` sets up and runs both test tiers (CI calls it through .ci/run).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# A portable AVX2 build: -march=native turns on AMX kernels, which crash (SIGSEGV in
+# ggml_backend_amx_mul_mat) on the AMX-capable Xeons of our VMs.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+QUESTION ?= What did Putin say about the treaty?
+
+.PHONY: install install-models run index test fast lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and pinned: it takes the CPU build on disk instead of a multi-GB CUDA one.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+$(VENV)/.models: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -e '.[dev,models]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-models: $(VENV)/.models
+
+indexes/default/manifest.json: | $(VENV)/.installed
+	$(BIN)/rag index seeds
+
+index: indexes/default/manifest.json
+
+run: install-models index
+	$(BIN)/rag ask "$(QUESTION)"
+
+fast: install
+	$(BIN)/pytest -q -m "not integration"
+
+lint: install
+	$(BIN)/ruff check rag tests
+	$(BIN)/ruff format --check rag tests
+	$(BIN)/mypy rag
+
+test: install lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) indexes/default

@@ -1,0 +1,109 @@
+"""The real stack end to end: MiniLM, FAISS, SQLite and llama.cpp with the tiny smollm2 GGUF,
+driven through the `rag` command as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "seeds" / "000_6d30a0e044389692.txt"
+
+
+def rag(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_ANSWER_TOKENS": "48"}
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    (work / "seeds").mkdir()
+    (work / "seeds" / SEED.name).write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    done = rag("index", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert "1 articles" in done.stdout and "chunks" in done.stdout
+    return work
+
+
+def test_ask_json_has_the_documented_shape_and_verbatim_quotes(workdir: Path) -> None:
+    done = rag("ask", "--json", "What did Putin say about the treaty?", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["question"] == "What did Putin say about the treaty?"
+    assert isinstance(data["answer"], str) and isinstance(data["abstained"], bool)
+    assert data["passages"] and data["prompt_tokens"] > 0
+    assert data["timings"]["total_s"] >= data["timings"]["retrieve_s"]
+    text = SEED.read_text(encoding="utf-8").strip()
+    assert any("treaty" in p["text"] for p in data["passages"])
+    for p in data["passages"]:
+        assert text[p["start"] : p["end"]] == p["text"]
+    for c in data["citations"]:
+        assert text[c["start"] : c["end"]] == c["quote"]
+        assert c["source"].endswith(SEED.name)
+
+
+def test_plain_ask_streams_then_lists_sources(workdir: Path) -> None:
+    done = rag("ask", "Who is Maria Zakharova?", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+
+
+def test_batch_answers_each_line_with_one_model_load(workdir: Path) -> None:
+    lines = "\n".join([
+        "Who did Putin speak with by phone?",
+        json.dumps({"question": "And where did he say it?", "history": ["Did Iran ask Russia for aid?"]}),
+        "",
+        "{broken json",
+    ])  # fmt: skip
+    batch = workdir / "questions.txt"
+    batch.write_text(lines, encoding="utf-8")
+    done = rag("ask", "--json", "--batch", str(batch), cwd=workdir)
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) == 3
+    assert rows[0]["question"] == "Who did Putin speak with by phone?" and "answer" in rows[0]
+    assert rows[1]["question"] == "And where did he say it?"
+    assert "error" in rows[2]
+    assert done.returncode == 1  # one line failed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "  "], "the question is empty"),
+        (["ask", "--index", "nowhere", "Who?"], "rag index"),
+        (["ask", "--model", "gpt-9", "Who?"], "presets: qwen2.5-coder-1.5b"),
+        (["ask", "--model", "missing.gguf", "Who?"], "does not exist"),
+        (["index", "no/such/dir"], "no such file"),
+        (["ask", "word " * 3000], "tokens long"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(workdir: Path, args: list[str], message: str) -> None:
+    before = sorted(
+        (p.name, p.stat().st_mtime_ns) for p in (workdir / "indexes" / "default").iterdir()
+    )
+    done = rag(*args, cwd=workdir)
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    after = sorted(
+        (p.name, p.stat().st_mtime_ns) for p in (workdir / "indexes" / "default").iterdir()
+    )
+    assert after == before
+
+
+def test_corrupt_gguf_is_a_clear_error(workdir: Path) -> None:
+    bad = workdir / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    done = rag("ask", "--model", str(bad), "Who?", cwd=workdir)
+    assert done.returncode == 1 and "cannot load model" in done.stderr
