@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE", help="one question per line ('-' = stdin); JSON lines "
                    "{\"question\": ..., \"history\": [...]} are follow-ups")  # fmt: skip
     p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    _common(p)
+
+    p = sub.add_parser("eval", help="measure retrieval, answers, refusals, citations and speed")
+    p.add_argument(
+        "--dataset", type=Path, help="project JSONL or LlamaIndex LabelledRagDataset JSON"
+    )
+    p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument(
+        "--json", type=Path, dest="json_out", metavar="OUT", help="write all results here"
+    )
+    p.add_argument("--calibrate", type=Path, metavar="LABELS",
+                   help="instead: check the citation support test against hand labels")  # fmt: skip
     _common(p)
     return parser
 
@@ -174,7 +188,41 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask}
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from rag.assistant import Assistant
+    from rag.evaluation import calibrate, format_report, load_dataset, load_labels, run_eval
+    from rag.support import SupportJudge
+
+    if args.calibrate:
+        from rag.embedding import make_embedder
+
+        judge = SupportJudge(make_embedder(_settings(args).embedder))
+        result = calibrate(judge, load_labels(args.calibrate))
+        print(
+            f"support check vs {result.labels} hand labels: agreement {100 * result.agreement:.1f}% "
+            f"with {judge.thresholds}; best {100 * result.best_agreement:.1f}% with {result.best}"
+        )
+        return 0
+    if args.dataset is None:
+        raise RagError("give --dataset FILE (or --calibrate LABELS)")
+    items = load_dataset(args.dataset)[: args.limit] if args.limit else load_dataset(args.dataset)
+    settings = _settings(args)
+    assistant = Assistant.from_settings(settings)
+    judge = SupportJudge(assistant.retriever.embedder)
+    bar = tqdm(total=len(items), desc="eval", unit="q", file=sys.stderr, disable=None)
+    report = run_eval(assistant, items, judge, on_item=lambda _: bar.update())
+    bar.close()
+    report["settings"] = {"dataset": str(args.dataset), **asdict(settings)}
+    print(format_report(report, f"{args.dataset} with {settings.model}"))
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+        print(f"results written to {args.json_out}")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

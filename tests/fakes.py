@@ -10,6 +10,8 @@ import numpy as np
 
 from rag.generation import Message, Usage
 
+STOP = {"what", "that", "with", "from", "this", "about", "said", "have", "their", "which", "were"}
+
 
 class FakeEmbedder:
     """Hashed bag of words: texts sharing words get similar vectors, so search is meaningful."""
@@ -24,6 +26,8 @@ class FakeEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
+                if len(word) < 4 or word in STOP:
+                    continue
                 bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
                 out[i, bucket] += 1.0
             norm = np.linalg.norm(out[i])

@@ -1,0 +1,352 @@
+"""`rag eval`: run a dataset through `Assistant.ask` and measure what users care about.
+
+Owns: loading the project's JSONL and LlamaIndex LabelledRagDataset files, grading each answer
+(retrieval rank, answer correctness or token-F1, refusals, ALCE-style citation recall and
+precision via `support`, verbatim quotes, speed) and summarising. Leaves printing to the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.assistant import Answer, Assistant
+from rag.citations import answer_sentences
+from rag.errors import RagError
+from rag.support import SupportJudge, content_terms
+
+RANK_DEPTH = 5  # recall@1/3/5 and MRR look this deep
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    id: str
+    question: str
+    history: list[str] = field(default_factory=list)
+    answers: list[list[str]] = field(default_factory=list)  # every group must match, any member
+    support: list[str] = field(default_factory=list)  # verbatim article text holding the answer
+    contexts: list[str] = field(default_factory=list)  # LlamaIndex reference contexts
+    reference: str | None = None  # LlamaIndex reference answer
+    answerable: bool = True
+
+
+@dataclass
+class ItemResult:
+    id: str
+    question: str
+    answerable: bool
+    answer: str
+    abstained: bool
+    rank: (
+        int | None
+    )  # 1-based rank of the first relevant passage, None if not in the top RANK_DEPTH
+    correct: bool | None  # phrase groups matched (answerable JSONL items only)
+    f1: float | None  # token F1 against the reference answer (LlamaIndex items only)
+    sentences: int
+    sentences_supported: int  # cited and supported by what they cite
+    citations: int
+    citations_supported: int
+    quotes: int
+    quotes_verbatim: int  # quote == article_text[start:end]
+    first_token_s: float | None
+    total_s: float
+    prompt_tokens: int
+    completion_tokens: int
+    failures: list[str] = field(default_factory=list)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
+
+
+def load_dataset(path: Path) -> list[EvalItem]:
+    """The project's JSONL, or a LlamaIndex LabelledRagDataset JSON (`examples[]`)."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RagError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
+    stripped = raw.lstrip()
+    if stripped.startswith("{") and '"examples"' in stripped[:200]:
+        try:
+            examples = json.loads(raw)["examples"]
+            return [
+                EvalItem(
+                    id=f"q{i + 1:03d}",
+                    question=ex["query"],
+                    contexts=list(ex.get("reference_contexts") or []),
+                    reference=ex.get("reference_answer"),
+                )  # fmt: skip
+                for i, ex in enumerate(examples)
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RagError(f"{path} is not a LabelledRagDataset: {exc}") from None
+    items = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            turns = row.get("turns") or [row["question"]]
+            support = row.get("support")
+            items.append(
+                EvalItem(
+                    id=str(row.get("id", number)),
+                    question=turns[-1],
+                    history=list(turns[:-1]),
+                    answers=[list(g) for g in row.get("answers") or []],
+                    support=[support] if isinstance(support, str) else list(support or []),
+                    answerable=bool(row.get("answerable", True)),
+                )  # fmt: skip
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RagError(f"{path}:{number}: not a dataset line ({exc})") from None
+    if not items:
+        raise RagError(f"{path} holds no questions")
+    return items
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def is_relevant(passage_text: str, item: EvalItem) -> bool:
+    """Holds the support text, or most of the passage's word trigrams come from a reference context."""
+    text = _norm(passage_text)
+    if any(_norm(s) in text for s in item.support):
+        return True
+    grams = _trigrams(passage_text)
+    return bool(grams) and any(len(grams & _trigrams(c)) >= 0.5 * len(grams) for c in item.contexts)
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    pred = re.findall(r"\w+", prediction.lower())
+    ref = re.findall(r"\w+", reference.lower())
+    common = sum(min(pred.count(w), ref.count(w)) for w in set(pred))
+    if not pred or not ref or not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def matches(answer: str, groups: list[list[str]]) -> bool:
+    text = _norm(answer)
+    return all(any(_norm(alt) in text for alt in group) for group in groups)
+
+
+def grade_citations(answer: Answer, judge: SupportJudge) -> tuple[int, int, int, int]:
+    """(sentences, supported sentences, citations, supported citations), ALCE-style."""
+    if answer.abstained:
+        return 0, 0, 0, 0
+    by_n = {p.n: p for p in answer.passages}
+    sentences = supported_sentences = n_citations = supported_citations = 0
+    for claim, numbers in answer_sentences(answer.answer):
+        if not content_terms(claim):
+            continue
+        sentences += 1
+        verdicts = [
+            judge.best_span(claim, by_n[n].chunk.text)[2].supported for n in numbers if n in by_n
+        ]
+        n_citations += len(verdicts)
+        supported_citations += sum(verdicts)
+        supported_sentences += any(verdicts)
+    return sentences, supported_sentences, n_citations, supported_citations
+
+
+def evaluate_item(assistant: Assistant, judge: SupportJudge, item: EvalItem) -> ItemResult:
+    answer = assistant.ask(item.question, item.history)
+    s = assistant.settings
+    query = " ".join([*item.history[-1:], item.question])
+    ranked = assistant.retriever.retrieve(query, RANK_DEPTH, -1.0, 10**9)
+    rank = next((p.n for p in ranked if is_relevant(p.chunk.text, item)), None)
+    correct = (
+        matches(answer.answer, item.answers) and not answer.abstained if item.answers else None
+    )
+    f1 = token_f1(answer.answer, item.reference) if item.reference else None
+    sentences, sentences_ok, citations, citations_ok = grade_citations(answer, judge)
+    texts = {c.article_id: assistant.index.article(c.article_id).text for c in answer.citations}
+    verbatim = sum(texts[c.article_id][c.start : c.end] == c.quote for c in answer.citations)
+    failures = []
+    if item.answerable and answer.abstained:
+        failures.append("refused an answerable question")
+    elif correct is False:
+        failures.append(f"wrong answer, expected {item.answers}")
+    if not item.answerable and not answer.abstained:
+        failures.append("answered an unanswerable question")
+    if (item.support or item.contexts) and (rank is None or rank > s.top_k):
+        failures.append(f"support not in the top {s.top_k} passages")
+    if citations_ok < citations:
+        failures.append(f"{citations - citations_ok} of {citations} citations unsupported")
+    if verbatim < len(answer.citations):
+        failures.append("quote not verbatim")
+    return ItemResult(
+        item.id, item.question, item.answerable, answer.answer, answer.abstained, rank, correct, f1,
+        sentences, sentences_ok, citations, citations_ok, len(answer.citations), verbatim,
+        answer.timings.first_token_s,
+        answer.timings.total_s, answer.prompt_tokens, answer.completion_tokens, failures,
+    )  # fmt: skip
+
+
+def _share(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _stats(values: Iterable[float | None]) -> dict[str, float | None]:
+    xs = sorted(v for v in values if v is not None)
+    if not xs:
+        return {"median": None, "p95": None}
+    p95 = xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+    return {"median": round(statistics.median(xs), 3), "p95": round(p95, 3)}
+
+
+def summarise(results: list[ItemResult]) -> dict[str, Any]:
+    answerable = [r for r in results if r.answerable]
+    ranks = [r.rank for r in answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    graded = [r for r in answerable if r.correct is not None]
+    f1s = [r.f1 for r in answerable if r.f1 is not None]
+    generated = [r for r in results if r.first_token_s is not None and r.completion_tokens > 1]
+    decode = [
+        (r.completion_tokens - 1) / (r.total_s - r.first_token_s)
+        for r in generated
+        if r.first_token_s is not None and r.total_s > r.first_token_s
+    ]
+    return {
+        "items": len(results),
+        "retrieval": {
+            **{
+                f"recall@{k}": _share(sum(1 for x in ranks if x and x <= k), len(ranks))
+                for k in (1, 3, 5)
+            },
+            "mrr": _share(sum(1 / x for x in ranks if x), len(ranks)),
+        },
+        "answers": {
+            "correct": _share(sum(1 for r in graded if r.correct), len(graded)),
+            "graded": len(graded),
+            "token_f1": round(statistics.mean(f1s), 4) if f1s else None,
+        },
+        "refusals": {
+            "abstention": _share(sum(r.abstained for r in unanswerable), len(unanswerable)),
+            "unanswerable": len(unanswerable),
+            "false_abstention": _share(sum(r.abstained for r in answerable), len(answerable)),
+            "answerable": len(answerable),
+        },
+        "citations": {
+            "recall": _share(
+                sum(r.sentences_supported for r in results), sum(r.sentences for r in results)
+            ),
+            "precision": _share(
+                sum(r.citations_supported for r in results), sum(r.citations for r in results)
+            ),
+            "verbatim_quotes": _share(
+                sum(r.quotes_verbatim for r in results), sum(r.quotes for r in results)
+            ),
+        },
+        "speed": {
+            "first_token_s": _stats(r.first_token_s for r in results),
+            "total_s": _stats(r.total_s for r in results),
+            "prompt_tokens": _stats(r.prompt_tokens for r in generated),
+            "completion_tokens": _stats(r.completion_tokens for r in generated),
+            "decode_tok_s": _stats(decode),
+        },
+    }
+
+
+def run_eval(
+    assistant: Assistant,
+    items: list[EvalItem],
+    judge: SupportJudge,
+    on_item: Callable[[ItemResult], None] | None = None,
+) -> dict[str, Any]:
+    results = []
+    for item in items:
+        result = evaluate_item(assistant, judge, item)
+        results.append(result)
+        if on_item:
+            on_item(result)
+    return {"summary": summarise(results), "results": [asdict(r) for r in results]}
+
+
+def _fmt(value: Any, percent: bool = True) -> str:
+    if value is None:
+        return "—"
+    return f"{100 * value:.0f}%" if percent else f"{value:g}"
+
+
+def format_report(report: dict[str, Any], name: str) -> str:
+    """A readable table plus the per-question failures."""
+    s = report["summary"]
+    r, a, f, c, sp = s["retrieval"], s["answers"], s["refusals"], s["citations"], s["speed"]
+    lines = [
+        f"{name}: {s['items']} questions",
+        f"  retrieval   recall@1 {_fmt(r['recall@1'])}  recall@3 {_fmt(r['recall@3'])}  "
+        f"recall@5 {_fmt(r['recall@5'])}  MRR {_fmt(r['mrr'], False)}",
+        f"  answers     correct {_fmt(a['correct'])} of {a['graded']}  token-F1 {_fmt(a['token_f1'], False)}",
+        f"  refusals    abstention {_fmt(f['abstention'])} of {f['unanswerable']} unanswerable  "
+        f"false abstention {_fmt(f['false_abstention'])} of {f['answerable']} answerable",
+        f"  citations   recall {_fmt(c['recall'])}  precision {_fmt(c['precision'])}  "
+        f"verbatim quotes {_fmt(c['verbatim_quotes'])}",
+        f"  speed       first token {sp['first_token_s']['median']} s (p95 {sp['first_token_s']['p95']})  "
+        f"total {sp['total_s']['median']} s (p95 {sp['total_s']['p95']})  "
+        f"prompt {sp['prompt_tokens']['median']} tok  completion {sp['completion_tokens']['median']} tok  "
+        f"decode {sp['decode_tok_s']['median']} tok/s",
+    ]
+    failed = [x for x in report["results"] if x["failures"]]
+    if failed:
+        lines.append(f"failures ({len(failed)}):")
+        for x in failed:
+            answer = " ".join(x["answer"].split())
+            lines.append(f"  {x['id']} {x['question']}")
+            lines.append(f"      -> {answer[:160]}")
+            lines.append(f"      !! {'; '.join(x['failures'])}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    agreement: float  # with the current thresholds
+    best_agreement: float
+    best: dict[str, float]
+    labels: int
+
+
+def load_labels(path: Path) -> list[tuple[str, str, bool]]:
+    try:
+        rows = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        return [(r["claim"], r["evidence"], bool(r["supported"])) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RagError(f"cannot read support labels {path}: {exc}") from None
+
+
+def calibrate(judge: SupportJudge, labels: list[tuple[str, str, bool]]) -> Calibration:
+    """Agreement of the support check with hand labels, and the thresholds that maximise it."""
+    judged = judge.judge_many([(c, e) for c, e, _ in labels])
+    truth = [y for _, _, y in labels]
+    agreement = sum(j.supported == y for j, y in zip(judged, truth, strict=True)) / len(labels)
+    grid = [x / 20 for x in range(0, 20)]
+    best, best_score = {}, -1.0
+    for lex in grid:
+        for sem in grid:
+            for comb in grid:
+                ok = sum(
+                    (
+                        not j.veto
+                        and j.lexical >= lex
+                        and j.semantic >= sem
+                        and (j.lexical + j.semantic) / 2 >= comb
+                    )
+                    == y
+                    for j, y in zip(judged, truth, strict=True)
+                )
+                if ok > best_score:
+                    best, best_score = {"lexical": lex, "semantic": sem, "combined": comb}, ok
+    return Calibration(round(agreement, 4), round(best_score / len(labels), 4), best, len(labels))

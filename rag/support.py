@@ -1,0 +1,224 @@
+"""Does a piece of source text support a claim? A local, documented, calibrated check.
+
+Owns: the support score of (claim, evidence) and finding the best supporting span inside a
+passage. The check combines
+  - lexical coverage: the share of the claim's content words (lightly stemmed) found in the
+    evidence, with proper nouns counting double;
+  - semantic similarity: embedding cosine of claim and evidence (MiniLM by default);
+  - hard vetoes: a number in the claim that the evidence lacks, or a negation on one side only.
+Thresholds are calibrated on hand-labelled pairs (evals/support_labels.jsonl, see
+`rag eval --calibrate`); the defaults below are the calibrated values. It is not an NLI model,
+so results are reported as "ALCE-style". Leaves repairing citations to `citations`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "being",
+        "by",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "hers",
+        "him",
+        "his",
+        "i",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "how",
+        "will",
+        "would",
+        "with",
+        "you",
+        "your",
+        "also",
+        "both",
+        "either",
+        "any",
+        "all",
+        "said",
+        "says",
+        "say",
+        "told",
+        "stated",
+        "according",
+    ]
+)
+NEGATIONS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nor",
+        "without",
+        "neither",
+        "n't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "wasn't",
+    ]
+)
+
+
+def stem(word: str) -> str:
+    """A deliberately crude stemmer: enough to match 'requested'/'requests', 'leaders'/'leader'."""
+    word = word.lower().replace("’", "'")
+    for suffix in ("ations", "ation", "ingly", "ing", "edly", "ed", "ies", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_terms(text: str) -> dict[str, float]:
+    """Stemmed content words with weights: proper nouns (capitalised mid-sentence) weigh 2."""
+    terms: dict[str, float] = {}
+    for i, match in enumerate(_WORD.finditer(text)):
+        word = match.group(0)
+        low = word.lower().replace("’", "'")
+        if low in STOPWORDS or low in NEGATIONS or len(low) < 2:
+            continue
+        weight = 2.0 if word[0].isupper() and i > 0 else 1.0
+        key = stem(low)
+        terms[key] = max(terms.get(key, 0.0), weight)
+    return terms
+
+
+def _negated(text: str) -> bool:
+    words = {w.lower().replace("’", "'") for w in _WORD.findall(text)}
+    return bool(words & NEGATIONS) or "n't" in text.replace("’", "'")
+
+
+@dataclass(frozen=True)
+class Support:
+    lexical: float  # weighted share of claim terms present in the evidence, 0..1
+    semantic: float  # cosine similarity, -1..1
+    veto: str  # "" or why the pair can't be support ("number", "negation")
+    supported: bool
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    lexical: float = 0.5
+    semantic: float = 0.5
+    combined: float = 0.6  # weight 0.5 each
+
+
+class SupportJudge:
+    def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None) -> None:
+        self.embedder = embedder
+        self.thresholds = thresholds or Thresholds()
+
+    def lexical(self, claim: str, evidence: str) -> float:
+        wanted = content_terms(claim)
+        if not wanted:
+            return 0.0
+        have = set(content_terms(evidence))
+        return sum(w for t, w in wanted.items() if t in have) / sum(wanted.values())
+
+    @staticmethod
+    def veto(claim: str, evidence: str) -> str:
+        numbers = set(_NUMBER.findall(evidence))
+        if any(n not in numbers for n in _NUMBER.findall(claim)):
+            return "number"
+        if _negated(claim) != _negated(evidence):
+            return "negation"
+        return ""
+
+    def decide(self, lexical: float, semantic: float, veto: str) -> bool:
+        t = self.thresholds
+        return (
+            not veto
+            and lexical >= t.lexical
+            and semantic >= t.semantic
+            and 0.5 * (lexical + semantic) >= t.combined
+        )
+
+    def judge_many(self, pairs: list[tuple[str, str]]) -> list[Support]:
+        """Judge (claim, evidence) pairs with one embedding call."""
+        if not pairs:
+            return []
+        texts = [c for c, _ in pairs] + [e for _, e in pairs]
+        vectors = self.embedder.embed(texts)  # (2 * len(pairs), dim), L2-normalised
+        n = len(pairs)
+        cosines = np.sum(vectors[:n] * vectors[n:], axis=1)
+        out = []
+        for (claim, evidence), cosine in zip(pairs, cosines, strict=True):
+            lex, veto = self.lexical(claim, evidence), self.veto(claim, evidence)
+            out.append(Support(lex, float(cosine), veto, self.decide(lex, float(cosine), veto)))
+        return out
+
+    def judge(self, claim: str, evidence: str) -> Support:
+        return self.judge_many([(claim, evidence)])[0]
+
+    def best_span(self, claim: str, text: str) -> tuple[int, int, Support]:
+        """The sentence, or pair of adjacent sentences, of `text` that best supports `claim`.
+
+        Offsets are into `text`. Ranked by supported first, then by the mean of both scores.
+        """
+        spans = sentence_spans(text) or [(0, len(text))]
+        candidates = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+        judged = self.judge_many([(claim, text[s:e]) for s, e in candidates])
+        best = max(
+            range(len(candidates)),
+            key=lambda i: (judged[i].supported, judged[i].lexical + judged[i].semantic, -i),
+        )
+        return candidates[best][0], candidates[best][1], judged[best]
