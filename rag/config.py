@@ -23,10 +23,10 @@ class Settings:
     index: str = "default"  # a name under indexes/ or a folder path
     model: str = "qwen2.5-coder-1.5b"  # a preset name or a path to a .gguf file
     embedder: str = "all-minilm-l6-v2"  # the bundled model, or a sentence-transformers folder
-    chunk_tokens: int = 120  # target chunk size in cl100k tokens
+    chunk_tokens: int = 60  # target chunk size in cl100k tokens
     chunk_overlap: int = 1  # sentences carried over from one chunk to the next
     top_k: int = 4  # passages given to the model
-    min_score: float = 0.25  # cosine below which a passage counts as irrelevant
+    min_score: float = 0.18  # cosine below which a passage counts as irrelevant
     context_tokens: int = 900  # token budget for the passages in the prompt
     max_answer_tokens: int = 200
     n_ctx: int = 2048
