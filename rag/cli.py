@@ -82,8 +82,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     from rag.store import build_index, resolve_index
 
     settings = _settings(args)
-    files = find_files(args.paths or [Path("seeds")])
-    if not files:
+    # With --rebuild and no paths, only what is stored is re-embedded; otherwise seeds/ is the default.
+    files = find_files(args.paths or ([] if args.rebuild else [Path("seeds")]))
+    if not files and not args.rebuild:
         raise RagError(
             f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}"
         )

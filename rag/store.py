@@ -25,7 +25,7 @@ from rag.chunking import Chunk, chunk_text
 from rag.embedding import Embedder
 from rag.errors import RagError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks_fts keyword index
 INDEXES_DIR = Path("indexes")
 MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
 EMBED_BATCH = 64
@@ -37,6 +37,8 @@ CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
                      article_id TEXT NOT NULL REFERENCES articles(id),
                      start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX chunks_article ON chunks(article_id);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='row',
+                                           tokenize='porter unicode61 remove_diacritics 2');
 """
 
 
@@ -109,16 +111,32 @@ class Index:
     def __len__(self) -> int:
         return int(self.vectors.ntotal)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """query: (dim,) float32, L2-normalised. Returns chunks with cosine scores, best first."""
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first."""
         if len(self) == 0:
             return []
         scores, rows = self.vectors.search(
             query.reshape(1, -1).astype(np.float32), min(k, len(self))
         )
-        found = [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-        chunks = self.chunks([r for r, _ in found])
-        return [(chunks[r], s) for r, s in found]
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def keyword_search(self, terms: list[str], k: int) -> list[int]:
+        """Rows of the chunks matching any of `terms`, best BM25 first."""
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        try:
+            cur = self.db.execute(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
+                (query, k),
+            )
+        except sqlite3.OperationalError:
+            return []  # a query FTS5 can't parse just finds nothing by keyword
+        return [int(r[0]) for r in cur]
+
+    def cosine(self, query: np.ndarray, rows: list[int]) -> dict[int, float]:
+        """Cosine of the query with stored chunk vectors (FAISS flat indexes can give them back)."""
+        return {r: float(np.dot(self.vectors.reconstruct(r), query)) for r in rows}
 
     def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
         rows = list(rows)
@@ -168,41 +186,34 @@ def build_index(
     re-embedded. `rebuild` re-chunks and re-embeds everything already stored as well.
     """
     started = time.perf_counter()
+    _recover(path)
     old: Index | None = None
-    if (path / MANIFEST).is_file() or path.with_name(f".{path.name}.old").is_dir():
+    new_articles = {a.id: a for a in articles}
+    kept: list[Article] = []
+    if rebuild and (path / DATABASE).is_file():
+        # Re-embed what is stored, reading only the articles table so that an index from an
+        # older format, or one whose manifest is damaged, can still be rebuilt.
+        for stored in _stored_articles(path):
+            new_articles.setdefault(stored.id, stored)
+    elif (path / MANIFEST).is_file():
         old = Index(path)
         m = old.manifest
-        same = (m.embedder, m.chunk_tokens, m.chunk_overlap) == (
+        if (m.embedder, m.chunk_tokens, m.chunk_overlap) != (
             embedder.name,
             chunk_tokens,
             chunk_overlap,
-        )
-        if not same and not rebuild:
+        ):
             old.close()
             raise RagError(
                 f"index {path} was built with embedder={m.embedder} chunk_tokens={m.chunk_tokens} "
                 f"chunk_overlap={m.chunk_overlap}; to rebuild with the current settings run: "
                 f"rag index --rebuild --index {path}"
             )
-        rebuild = rebuild or not same
+        kept = [a for a in old.articles() if a.id not in new_articles]
     elif path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RagError(f"{path} exists and is not an index; choose another --index")
-    new_articles = {a.id: a for a in articles}
-    kept: list[Article] = []
-    if old is not None:
-        for stored in old.articles():
-            if stored.id in new_articles:
-                continue
-            if rebuild:
-                new_articles[stored.id] = stored
-            else:
-                kept.append(stored)
     for article_id, article in list(new_articles.items()):
-        if (
-            old is not None
-            and not rebuild
-            and old.manifest.articles.get(article_id) == article.sha256
-        ):
+        if old is not None and old.manifest.articles.get(article_id) == article.sha256:
             kept.append(old.article(article_id))
             del new_articles[article_id]
 
@@ -250,6 +261,7 @@ def build_index(
             row += len(batch)
             if on_progress:
                 on_progress(min(i + EMBED_BATCH, len(fresh)), len(fresh))
+        db.execute("INSERT INTO chunks_fts(rowid, text) SELECT row, text FROM chunks")
         db.commit()
         db.close()
         faiss.write_index(index, str(tmp / VECTORS))
@@ -266,6 +278,20 @@ def build_index(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildReport(len(everything), len(new_articles), row, time.perf_counter() - started)
+
+
+def _stored_articles(path: Path) -> list[Article]:
+    try:
+        db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT id, title, source, text, sha256 FROM articles").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise RagError(
+            f"cannot read the articles in {path} ({exc}); index the files again"
+        ) from None
+    return [Article(*r) for r in rows]
 
 
 def _insert_article(db: sqlite3.Connection, article: Article) -> None:

@@ -23,7 +23,11 @@ def test_build_search_and_reload(tmp_path: Path, embedder: FakeEmbedder) -> None
     assert (report.articles, report.added, report.chunks) == (2, 2, 2)
     index = Index(path)
     hits = index.search(embedder.embed(["why do dogs bark"])[0], 2)
-    assert hits[0][0].article_id == docs[1].id and hits[0][1] > hits[1][1]
+    assert (
+        index.chunks([hits[0][0]])[hits[0][0]].article_id == docs[1].id and hits[0][1] > hits[1][1]
+    )
+    assert index.keyword_search(["barking"], 5) == [hits[0][0]]  # porter stemming: bark/barking
+    assert index.keyword_search(['"odd'], 5) == []
     manifest = json.loads((path / MANIFEST).read_text())
     assert manifest["embedder"] == "fake" and manifest["dim"] == 4096
     assert set(manifest["articles"]) == {d.id for d in docs}
@@ -42,8 +46,10 @@ def test_unchanged_articles_are_not_re_embedded(tmp_path: Path, embedder: FakeEm
     index = Index(path)
     assert index.article(docs[0].id).text == "Alpha text was edited."
     # Vectors copied across still match their chunks.
-    hit, score = index.search(embedder.embed(["Beta text here."])[0], 1)[0]
-    assert hit.text == "Beta text here." and score == pytest.approx(1.0, abs=1e-5)
+    row, score = index.search(embedder.embed(["Beta text here."])[0], 1)[0]
+    assert index.chunks([row])[row].text == "Beta text here." and score == pytest.approx(
+        1.0, abs=1e-5
+    )
 
 
 def test_interrupted_build_leaves_the_old_index_whole(
@@ -85,6 +91,12 @@ def test_missing_bad_and_foreign_indexes(tmp_path: Path, embedder: FakeEmbedder)
     (path / MANIFEST).write_text("{not json")
     with pytest.raises(RagError, match="unreadable manifest"):
         Index(path)
+    # --rebuild recovers both: it reads the stored articles, not the manifest.
+    assert build_index(path, [], embedder, 40, 0, rebuild=True).articles == 1
+    assert (
+        Index(path).manifest.format_version
+        == json.loads((path / MANIFEST).read_text())["format_version"]
+    )
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("x")
