@@ -109,7 +109,7 @@ class LlamaGenerator:
             stream=True,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
-            repeat_penalty=1.1,
+            repeat_penalty=1.0,
         )
         completion = 0
         for chunk in chunks:

@@ -19,8 +19,28 @@ from rag.support import STOPWORDS
 
 CANDIDATES = 30  # per search, before fusion
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank 1 is worth 1/61
+# Keyword hits count double: on both dev sets, weights 1.5-3 beat 1 (seed recall@1 0.91 -> 0.98,
+# Solana 0.88 -> 0.88-0.90) and pure keywords or pure vectors do worse (benchmarks/results).
+KEYWORD_WEIGHT = 2.0
 QUESTION_WORDS = frozenset(
-    ["what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do", "is", "are", "was", "were"]
+    [
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "which",
+        "did",
+        "does",
+        "do",
+        "is",
+        "are",
+        "was",
+        "were",
+    ]
 )
 
 
@@ -43,58 +63,85 @@ def keywords(question: str) -> list[str]:
     )
 
 
-def fuse(*rankings: list[int]) -> list[int]:
-    """Reciprocal rank fusion: rows that rank well in either list come first."""
+def fuse(*rankings: tuple[list[int], float]) -> list[int]:
+    """Weighted reciprocal rank fusion: rows that rank well in either list come first."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in rankings:
         for rank, row in enumerate(ranking, 1):
-            scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank)
+            scores[row] = scores.get(row, 0.0) + weight / (RRF_K + rank)
     return sorted(scores, key=lambda r: -scores[r])
 
 
-def _overlap(a: Chunk, b: Chunk) -> float:
-    """Share of the shorter chunk that the two have in common."""
-    if a.article_id != b.article_id:
-        return 0.0
-    common = min(a.end, b.end) - max(a.start, b.start)
-    return max(0, common) / max(1, min(a.end - a.start, b.end - b.start))
+def _touches(a: Chunk, b: Chunk) -> bool:
+    """Same article, and overlapping or separated by a few characters of whitespace at most."""
+    return a.article_id == b.article_id and a.start <= b.end + 3 and b.start <= a.end + 3
 
 
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        self._titles: dict[str, tuple[str, str]] = {}
+        self._meta_cache: dict[str, tuple[str, str, str]] = {}
 
-    def _meta(self, article_id: str) -> tuple[str, str]:
-        if article_id not in self._titles:
-            article = self.index.article(article_id)
-            self._titles[article_id] = (article.title, article.source)
-        return self._titles[article_id]
+    def _meta(self, article_id: str) -> tuple[str, str, str]:
+        """(title, source, text) of an article, cached: the same few articles come back often."""
+        if article_id not in self._meta_cache:
+            if len(self._meta_cache) > 256:
+                self._meta_cache.clear()
+            a = self.index.article(article_id)
+            self._meta_cache[article_id] = (a.title, a.source, a.text)
+        return self._meta_cache[article_id]
 
     def retrieve(
         self, question: str, k: int, min_score: float, budget_tokens: int
     ) -> list[Passage]:
-        """Up to k passages, best first, each above min_score, together within budget_tokens."""
+        """The k best chunks, as passages best first, relevant by keyword or cosine, in budget.
+
+        Neighbouring or overlapping chunks of one article are merged into one passage, so the
+        model reads "Putin said ... Furthermore, he clarified ..." whole and knows who "he" is.
+        """
         query = self.embedder.embed([question])[0]  # (dim,) float32
         dense = self.index.search(query, CANDIDATES)
         lexical = self.index.keyword_search(keywords(question), CANDIDATES)
-        order = fuse([r for r, _ in dense], lexical)[: 3 * k + 3]
+        order = fuse(([r for r, _ in dense], 1.0), (lexical, KEYWORD_WEIGHT))[: 3 * k + 3]
         cosine = dict(dense)
         cosine.update(self.index.cosine(query, [r for r in order if r not in cosine]))
         chunks = self.index.chunks(order)
-        passages: list[Passage] = []
-        used = 0
+        keyword_hits = set(lexical)
+        groups: list[list[Chunk]] = []  # merged chunks, in rank order of their best member
+        scores: list[float] = []
+        used = taken = 0
         for row in order:
-            chunk, score = chunks[row], cosine[row]
-            if score < min_score or any(_overlap(chunk, p.chunk) > 0.5 for p in passages):
+            if taken == k:  # k chunks in all, merged or not, keeps the prompt short
+                break
+            chunk = chunks[row]
+            # The cosine gate only rules out what the keywords didn't find: off-topic questions.
+            if cosine[row] < min_score and row not in keyword_hits:
                 continue
-            cost = count_tokens(chunk.text) + 12  # + the "[n] (title)" header, roughly
-            if passages and used + cost > budget_tokens:
+            home = next(
+                (i for i, g in enumerate(groups) if any(_touches(chunk, c) for c in g)), None
+            )
+            cost = count_tokens(chunk.text) + (0 if home is not None else 12)  # + "[n] (title)"
+            if groups and used + cost > budget_tokens:
                 break
             used += cost
-            title, source = self._meta(chunk.article_id)
-            passages.append(Passage(len(passages) + 1, chunk, title, source, score))
-            if len(passages) == k:
-                break
-        return passages
+            taken += 1
+            if home is None:
+                groups.append([chunk])
+                scores.append(cosine[row])
+            else:
+                groups[home].append(chunk)
+                scores[home] = max(scores[home], cosine[row])
+        return [
+            self._passage(n, group, score)
+            for n, (group, score) in enumerate(zip(groups, scores, strict=True), 1)
+        ]
+
+    def _passage(self, n: int, group: list[Chunk], score: float) -> Passage:
+        article_id = group[0].article_id
+        title, source, text = self._meta(article_id)
+        start, end = min(c.start for c in group), max(c.end for c in group)
+        chunk = group[0]
+        if len(group) > 1:
+            chunk = Chunk(f"{chunk.id}+{len(group) - 1}", article_id, text[start:end], start, end)
+        return Passage(n, chunk, title, source, score)
