@@ -20,6 +20,7 @@ from rag.generation import Generator, make_generator
 from rag.prompting import REFUSAL, build_messages, template_text
 from rag.retrieval import Passage, Retriever
 from rag.store import Index, resolve_index
+from rag.verification import verify
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    verification: str = ""  # what the checks changed in the model's answer, "" if nothing
 
     def to_dict(self) -> dict[str, Any]:
         """The `rag ask --json` shape."""
@@ -64,6 +66,7 @@ class Answer:
             },
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "verification": self.verification,
         }
 
 
@@ -133,6 +136,12 @@ class Assistant:
             yield tail
         text = normalise_markers("".join(raw), len(passages)).strip()
         abstained = is_refusal(text)
+        note = ""
+        if abstained:
+            text = REFUSAL
+        elif s.verify:
+            checked = verify(question, text, passages, self.retriever.embedder)
+            text, abstained, note = checked.answer, checked.abstained, checked.note
         citations: list[Citation] = []
         if not abstained:
             texts = {a: self.index.article(a).text for a in {p.chunk.article_id for p in passages}}
@@ -141,7 +150,7 @@ class Assistant:
         usage = self.generator.usage
         yield Answer(
             question, text, abstained, citations, passages, timings,
-            usage.prompt_tokens, usage.completion_tokens,
+            usage.prompt_tokens, usage.completion_tokens, note,
         )  # fmt: skip
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:

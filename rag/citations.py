@@ -15,67 +15,15 @@ from dataclasses import dataclass
 
 from rag.chunking import sentence_spans
 from rag.retrieval import Passage
+from rag.support import content_terms
 
 _GROUP = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
-_WORD = re.compile(r"[^\W_]+")
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "which",
-        "who",
-        "whom",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "not",
-        "no",
-        "said",
-        "say",
-        "says",
-    ]
-)
 REFUSALS = (
     "articles don't say", "articles do not say", "article doesn't say", "article does not say",
     "passages don't say", "passages do not say", "don't contain", "do not contain",
     "does not contain", "not mentioned", "no information", "cannot answer", "can't answer",
     "not provided", "does not mention", "do not mention", "doesn't mention", "don't mention",
+    "not say anything", "didn't say anything", "no mention", "not specified", "not stated",
 )  # fmt: skip
 
 
@@ -126,10 +74,6 @@ def is_refusal(answer: str) -> bool:
     return not lowered.strip() or any(phrase in lowered for phrase in REFUSALS)
 
 
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
-
-
 def strip_markers(text: str) -> str:
     return re.sub(r"\s*" + _GROUP.pattern, "", text).strip()
 
@@ -150,11 +94,12 @@ def best_sentence(claim: str, passage: Passage) -> tuple[int, int, float]:
     Returns (start, end, overlap) where overlap is the share of the claim's content words found
     in that sentence (0..1).
     """
-    words = content_words(claim)
+    words = set(content_terms(claim))
     chunk = passage.chunk
-    best = (chunk.start, chunk.end, 0.0)
-    for s, e in sentence_spans(chunk.text):
-        found = content_words(chunk.text[s:e])
+    spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
+    best = (chunk.start + spans[0][0], chunk.start + spans[0][1], 0.0)  # never the whole passage
+    for s, e in spans:
+        found = set(content_terms(chunk.text[s:e]))
         overlap = len(words & found) / len(words) if words else 0.0
         if overlap > best[2]:
             best = (chunk.start + s, chunk.start + e, overlap)
@@ -167,6 +112,8 @@ def cite(answer: str, passages: Iterable[Passage], article_texts: dict[str, str]
     seen: set[tuple[int, int, int]] = set()
     citations: list[Citation] = []
     for claim, numbers in answer_sentences(answer):
+        if not content_terms(claim):  # a bare "[1][2]" claims nothing a quote could back
+            continue
         for n in numbers:
             passage = by_n.get(n)
             if passage is None:

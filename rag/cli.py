@@ -22,6 +22,14 @@ from rag.models import PRESETS
 SAMPLE_QUESTION = "What did Putin say about the treaty?"
 
 
+def _verify_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="show the model's answer unchecked (for comparison)",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index name under indexes/ or a folder (default: default)")
     parser.add_argument(
@@ -51,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE", help="one question per line ('-' = stdin); JSON lines "
                    "{\"question\": ..., \"history\": [...]} are follow-ups")  # fmt: skip
     p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    _verify_flag(p)
     _common(p)
 
     p = sub.add_parser("eval", help="measure retrieval, answers, refusals, citations and speed")
@@ -64,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--calibrate", type=Path, metavar="LABELS",
                    help="instead: check the citation support test against hand labels")  # fmt: skip
+    _verify_flag(p)
     _common(p)
     return parser
 
@@ -178,13 +188,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
         return 0
     answer = None
+    streamed = []
     for item in assistant.stream(args.question):
         if isinstance(item, Answer):
             answer = item
         else:
+            streamed.append(item)
             print(item, end="", flush=True)
     print()
     assert answer is not None
+    if answer.answer != "".join(streamed).strip():
+        print(f"\nChecked against the articles ({answer.verification}):\n{answer.answer}")
     _print_sources(answer)
     return 0
 

@@ -32,6 +32,7 @@ class Settings:
     n_ctx: int = 2048
     n_threads: int = 0  # 0 = all cores
     temperature: float = 0.0
+    verify: bool = True  # check answers against the passages (rag/verification.py)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None changes applied."""

@@ -140,7 +140,10 @@ def matches(answer: str, groups: list[list[str]]) -> bool:
 
 
 def grade_citations(answer: Answer, judge: SupportJudge) -> tuple[int, int, int, int]:
-    """(sentences, supported sentences, citations, supported citations), ALCE-style."""
+    """(sentences, supported sentences, citations, supported citations), ALCE-style.
+
+    A fragment answer ("Thursday [1].") is judged together with its question, as a reader does.
+    """
     if answer.abstained:
         return 0, 0, 0, 0
     by_n = {p.n: p for p in answer.passages}

@@ -107,3 +107,29 @@ def test_corrupt_gguf_is_a_clear_error(workdir: Path) -> None:
     bad.write_bytes(b"GGUF" + b"\0" * 64)
     done = rag("ask", "--model", str(bad), "Who?", cwd=workdir)
     assert done.returncode == 1 and "cannot load model" in done.stderr
+
+
+def test_eval_smoke_on_three_items(workdir: Path) -> None:
+    out = workdir / "eval.json"
+    done = rag(
+        "eval",
+        "--dataset",
+        str(ROOT / "evals" / "seed.jsonl"),
+        "--limit",
+        "3",
+        "--json",
+        str(out),
+        cwd=workdir,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "recall@1" in done.stdout and "citations" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["summary"]["items"] == 3 and len(report["results"]) == 3
+    assert report["summary"]["retrieval"]["recall@5"] is not None
+    assert report["settings"]["model"] == "smollm2-135m"
+
+
+def test_calibration_runs_on_the_labels(workdir: Path) -> None:
+    done = rag("eval", "--calibrate", str(ROOT / "evals" / "support_labels.jsonl"), cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert "agreement" in done.stdout and "90 hand labels" in done.stdout

@@ -1,0 +1,121 @@
+"""Check the model's answer against the passages and the question before anyone sees it.
+
+Owns three checks that need no trust in the model:
+  1. a sentence naming a number or a proper noun that no passage contains is a guess and is
+     dropped; when nothing is left, the answer becomes "The articles don't say.";
+  2. an answer that never mentions the question's most specific term found in the passages
+     (for "What did Putin say about the treaty?" that is "treaty", not "Putin") answers
+     something else, so it is replaced by the passage sentence that best answers the question,
+     quoted and cited (the extractive fallback);
+  3. the focus sentence itself: the passage sentence scoring highest on MiniLM cosine plus
+     IDF-weighted keyword overlap with the question.
+Leaves marker parsing and quote offsets to `citations`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.citations import answer_sentences
+from rag.embedding import Embedder
+from rag.prompting import REFUSAL
+from rag.retrieval import Passage
+from rag.support import _NUMBER, _found, content_terms
+
+KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
+
+
+@dataclass(frozen=True)
+class Checked:
+    answer: str
+    abstained: bool
+    note: str  # "" when the model's answer stood as written, else what was changed and why
+
+
+def _sentences(passages: list[Passage]) -> list[tuple[Passage, str]]:
+    return [(p, p.chunk.text[s:e]) for p in passages for s, e in sentence_spans(p.chunk.text)]
+
+
+def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: set[str]) -> str:
+    """A number or proper noun in the claim that appears in no passage, or ""."""
+    for number in _NUMBER.findall(claim):
+        if number not in evidence_numbers:
+            return number
+    for term, weight in content_terms(claim).items():
+        if weight > 1 and not _found(term, evidence_terms):
+            return term
+    return ""
+
+
+def verify(question: str, answer: str, passages: list[Passage], embedder: Embedder) -> Checked:
+    """The answer to show, given the model's (marker-normalised) answer."""
+    if not passages:
+        return Checked(REFUSAL, True, "no passages")
+    text = " ".join(p.chunk.text for p in passages)
+    evidence_terms, evidence_numbers = set(content_terms(text)), set(_NUMBER.findall(text))
+    kept: list[tuple[str, str, str]] = []
+    dropped: list[tuple[str, str, str]] = []
+    for claim, numbers in answer_sentences(answer):
+        detail = _unsupported_detail(claim, evidence_terms, evidence_numbers)
+        marks = "".join(f"[{n}]" for n in numbers)
+        (dropped if detail else kept).append((claim, marks, detail))
+    if not kept:
+        return Checked(
+            REFUSAL,
+            True,
+            f"dropped a guess ({dropped[0][2]!r} is in no passage)" if dropped else "",
+        )
+    shown = " ".join(f"{c[:-1] if c.endswith('.') else c} {m}." if m else c for c, m, _ in kept)
+    shown = re.sub(r"\s+\.", ".", shown).strip()
+    focus = focus_terms(question, passages)
+    answer_terms = set(content_terms(shown))
+    if focus and not any(_found(t, answer_terms) for t in focus):
+        passage, sentence = focus_sentence(question, passages, embedder)
+        return Checked(
+            f"{sentence.rstrip()} [{passage.n}]",
+            False,
+            f"extractive: the answer did not mention {focus[0]!r}",
+        )
+    note = f"dropped {len(dropped)} sentence(s) with details in no passage" if dropped else ""
+    return Checked(shown, False, note)
+
+
+def focus_terms(question: str, passages: list[Passage]) -> list[str]:
+    """The question's rarest terms among the passage sentences (present in some, not in most)."""
+    sentences = [set(content_terms(s)) for _, s in _sentences(passages)]
+    df = {t: sum(1 for s in sentences if _found(t, s)) for t in content_terms(question)}
+    present = {t: d for t, d in df.items() if d}
+    if not present:
+        return []
+    rarest = min(present.values())
+    # A term in more than a third of the sentences says little about which one answers.
+    if rarest > max(1, len(sentences) // 3):
+        return []
+    return [t for t, d in present.items() if d == rarest]
+
+
+def focus_sentence(
+    question: str, passages: list[Passage], embedder: Embedder
+) -> tuple[Passage, str]:
+    """The passage sentence that best answers the question."""
+    sentences = _sentences(passages)
+    vectors = embedder.embed([question] + [s for _, s in sentences])  # (1 + n, dim)
+    cosines = vectors[1:] @ vectors[0]
+    terms = [set(content_terms(s)) for _, s in sentences]
+    question_terms = content_terms(question)
+    df = {t: sum(1 for s in terms if _found(t, s)) for t in question_terms}
+
+    def keyword_score(i: int) -> float:
+        return sum(
+            math.log(1 + len(terms) / df[t])
+            for t in question_terms
+            if df[t] and _found(t, terms[i])
+        )
+
+    best = int(np.argmax([c + KEYWORD_WEIGHT * keyword_score(i) for i, c in enumerate(cosines)]))
+    return sentences[best]

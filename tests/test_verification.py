@@ -1,0 +1,42 @@
+from rag.chunking import Chunk
+from rag.retrieval import Passage
+from rag.verification import focus_terms, verify
+from tests.fakes import FakeEmbedder
+
+
+def passages(seed_text: str) -> list[Passage]:
+    out = []
+    spans = [("Despite these connections", "military support."), ("Yuri Ushakov", "with Israel.")]
+    for n, (first, last) in enumerate(spans, 1):
+        start, end = seed_text.index(first), seed_text.index(last) + len(last)
+        chunk = Chunk(f"a:{n}", "a", seed_text[start:end], start, end)
+        out.append(Passage(n, chunk, "T", "s.txt", 0.5))
+    return out
+
+
+def test_a_guessed_number_or_name_is_dropped(seed_text: str) -> None:
+    ps = passages(seed_text)
+    checked = verify(
+        "How many drones did Iran launch?", "Iran launched 10 drones [1].", ps, FakeEmbedder()
+    )
+    assert checked.abstained and checked.answer == "The articles don't say."
+    checked = verify(
+        "Who spoke?",
+        "The minister Lavrov said so [1]. Ushakov told journalists about the dispute [2].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert not checked.abstained and "Lavrov" not in checked.answer and "Ushakov" in checked.answer
+
+
+def test_an_answer_about_something_else_becomes_the_best_sentence(seed_text: str) -> None:
+    ps = passages(seed_text)
+    question = "What did Putin say about the treaty?"
+    assert focus_terms(question, ps) == ["treaty"]
+    checked = verify(question, "Putin said Iran has not approached Russia [1].", ps, FakeEmbedder())
+    assert checked.answer.startswith(
+        "Furthermore, he clarified that a treaty"
+    ) and checked.answer.endswith("[1]")
+    assert "extractive" in checked.note
+    kept = verify(question, "The treaty is not a mutual defense agreement [1].", ps, FakeEmbedder())
+    assert kept.answer == "The treaty is not a mutual defense agreement [1]." and kept.note == ""
