@@ -6,6 +6,7 @@ the evaluation all print or grade. Leaves each stage's policy to its own module.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -99,6 +100,26 @@ class Assistant:
             settings.n_threads,
         )  # fmt: skip
         return cls(settings, index, embedder, generator)
+
+    def load(self) -> None:
+        """Load both models now, side by side, so that the first answer starts sooner and a
+        broken model file is reported even when a question would never reach it."""
+        errors: list[BaseException] = []
+
+        def load_generator() -> None:
+            try:
+                load = getattr(self.generator, "load", None)
+                if load is not None:
+                    load()
+            except BaseException as exc:  # re-raised in the caller's thread below
+                errors.append(exc)
+
+        thread = threading.Thread(target=load_generator, daemon=True)
+        thread.start()
+        self.retriever.embedder.embed(["warm up"])
+        thread.join()
+        if errors:
+            raise errors[0]
 
     def check_question(self, question: str) -> str:
         question = " ".join(question.split())

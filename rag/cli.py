@@ -165,8 +165,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise RagError("give either a question or --batch FILE, not both")
     if not args.batch and args.question is None:
         raise RagError('no question; usage: rag ask "What did Putin say about the treaty?"')
+    if args.question is not None and not args.question.strip():
+        raise RagError("the question is empty")  # before seconds of model loading
     settings = _settings(args)
     assistant = Assistant.from_settings(settings)
+    assistant.load()
     if args.batch:
         failures = 0
         for question, history, error in _batch_items(args.batch):
@@ -225,6 +228,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     items = load_dataset(args.dataset)[: args.limit] if args.limit else load_dataset(args.dataset)
     settings = _settings(args)
     assistant = Assistant.from_settings(settings)
+    assistant.load()
     judge = SupportJudge(assistant.retriever.embedder)
     bar = tqdm(total=len(items), desc="eval", unit="q", file=sys.stderr, disable=None)
     report = run_eval(assistant, items, judge, on_item=lambda _: bar.update())

@@ -28,7 +28,21 @@ STOPWORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "been", "being", "by", "for", "from", "had", "has", "have", "he", "her", "hers", "him", "his", "i", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "how", "will", "would", "with", "you", "your", "also", "both", "either", "any", "all", "said", "says", "say", "told", "stated", "according", "did", "does", "do", "done", "about", "can", "could", "should", "may", "might", "must", "shall", "just", "very", "more", "most", "other", "such", "only", "over"]
 )  # fmt: skip
 NEGATIONS = frozenset(
-    ["not", "no", "never", "none", "nor", "without", "neither", "n't", "don't", "doesn't", "didn't", "isn't", "wasn't"]
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nor",
+        "without",
+        "neither",
+        "n't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "wasn't",
+    ]
 )
 
 

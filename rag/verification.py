@@ -1,6 +1,6 @@
 """Check the model's answer against the passages and the question before anyone sees it.
 
-Owns three checks that need no trust in the model:
+Owns the checks that need no trust in the model:
   1. a sentence naming a number or a proper noun that no passage contains is a guess and is
      dropped; when nothing is left, the answer becomes "The articles don't say.";
   2. an answer that never mentions the question's most specific term found in the passages
@@ -8,7 +8,9 @@ Owns three checks that need no trust in the model:
      something else, so it is replaced by the passage sentence that best answers the question,
      quoted and cited (the extractive fallback);
   3. the focus sentence itself: the passage sentence scoring highest on MiniLM cosine plus
-     IDF-weighted keyword overlap with the question.
+     IDF-weighted keyword overlap with the question;
+  4. a sentence whose cited passage does not support it (rag/support.py) while another given
+     passage does is re-pointed to that passage; one without a citation gets one.
 Leaves marker parsing and quote offsets to `citations`.
 """
 
@@ -25,7 +27,7 @@ from rag.citations import answer_sentences
 from rag.embedding import Embedder
 from rag.prompting import REFUSAL
 from rag.retrieval import Passage
-from rag.support import _NUMBER, _found, content_terms
+from rag.support import _NUMBER, SupportJudge, _found, content_terms
 
 KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
 
@@ -60,8 +62,14 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
     evidence_terms, evidence_numbers = set(content_terms(text)), set(_NUMBER.findall(text))
     kept: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str, str]] = []
+    judge = SupportJudge(embedder)
+    moved = 0
     for claim, numbers in answer_sentences(answer):
         detail = _unsupported_detail(claim, evidence_terms, evidence_numbers)
+        if not detail:
+            better = repoint(question, claim, numbers, passages, judge)
+            moved += better != numbers
+            numbers = better
         marks = "".join(f"[{n}]" for n in numbers)
         (dropped if detail else kept).append((claim, marks, detail))
     if not kept:
@@ -81,8 +89,26 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
             False,
             f"extractive: the answer did not mention {focus[0]!r}",
         )
-    note = f"dropped {len(dropped)} sentence(s) with details in no passage" if dropped else ""
-    return Checked(shown, False, note)
+    notes = [f"dropped {len(dropped)} sentence(s) with details in no passage"] if dropped else []
+    notes += [f"re-pointed the citations of {moved} sentence(s)"] if moved else []
+    return Checked(shown, False, "; ".join(notes))
+
+
+def repoint(
+    question: str, claim: str, cited: list[int], passages: list[Passage], judge: SupportJudge
+) -> list[int]:
+    """The passages to cite for `claim`: the cited ones if one supports it, else the best
+    supporting passage, else the citation as the model gave it."""
+    if not content_terms(claim):
+        return cited
+    # A fragment ("St. Petersburg") is judged with its question, as a reader would read it.
+    full = claim if len(content_terms(claim)) >= 3 else f"{question} {claim}"
+    verdicts = {p.n: judge.best_span(full, p.chunk.text)[2] for p in passages}
+    supporting = [n for n, v in verdicts.items() if v.supported]
+    if not supporting or set(cited) & set(supporting):
+        return cited
+    best = max(supporting, key=lambda n: verdicts[n].lexical + verdicts[n].semantic)
+    return [best]
 
 
 def focus_terms(question: str, passages: list[Passage]) -> list[str]:

@@ -40,3 +40,12 @@ def test_an_answer_about_something_else_becomes_the_best_sentence(seed_text: str
     assert "extractive" in checked.note
     kept = verify(question, "The treaty is not a mutual defense agreement [1].", ps, FakeEmbedder())
     assert kept.answer == "The treaty is not a mutual defense agreement [1]." and kept.note == ""
+
+
+def test_a_citation_to_the_wrong_passage_is_repointed(seed_text: str) -> None:
+    ps = passages(seed_text)
+    claim = "Putin indicated that Iran has not requested military aid from Russia"
+    checked = verify("Has Iran asked Russia for military aid?", f"{claim} [2].", ps, FakeEmbedder())
+    assert checked.answer == f"{claim} [1]." and "re-pointed" in checked.note
+    uncited = verify("Has Iran asked Russia for military aid?", f"{claim}.", ps, FakeEmbedder())
+    assert uncited.answer == f"{claim} [1]."
