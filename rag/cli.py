@@ -82,6 +82,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     flags = {
         k: getattr(args, k, None) for k in ("index", "model", "top_k", "chunk_tokens", "embedder")
     }
+    if getattr(args, "no_verify", False):
+        flags["verify"] = False
     return load_settings(**flags)
 
 

@@ -24,3 +24,10 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
         load_settings(toml, env={})
     with pytest.raises(RagError, match="top_k"):
         load_settings(tmp_path / "none.toml", env={"RAG_TOP_K": "many"})
+
+
+def test_no_verify_flag_reaches_the_settings() -> None:
+    from rag.cli import _settings, build_parser
+
+    assert _settings(build_parser().parse_args(["ask", "--no-verify", "q"])).verify is False
+    assert _settings(build_parser().parse_args(["ask", "q"])).verify is True
