@@ -78,8 +78,7 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
             True,
             f"dropped a guess ({dropped[0][2]!r} is in no passage)" if dropped else "",
         )
-    shown = " ".join(f"{c[:-1] if c.endswith('.') else c} {m}." if m else c for c, m, _ in kept)
-    shown = re.sub(r"\s+\.", ".", shown).strip()
+    shown = " ".join(_with_marks(claim, marks) for claim, marks, _ in kept)
     focus = focus_terms(question, passages)
     answer_terms = set(content_terms(shown))
     if focus and not any(_found(t, answer_terms) for t in focus):
@@ -90,8 +89,17 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
             f"extractive: the answer did not mention {focus[0]!r}",
         )
     notes = [f"dropped {len(dropped)} sentence(s) with details in no passage"] if dropped else []
-    notes += [f"re-pointed the citations of {moved} sentence(s)"] if moved else []
+    notes += [f"added or re-pointed the citations of {moved} sentence(s)"] if moved else []
     return Checked(shown, False, "; ".join(notes))
+
+
+def _with_marks(claim: str, marks: str) -> str:
+    """'Putin said so .' + '[1]' -> 'Putin said so [1].'"""
+    body = re.sub(r"\s+([.!?,;:])", r"\1", claim).rstrip()
+    if not marks:
+        return body
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    return f"{body.rstrip('.!?')} {marks}{end}"
 
 
 def repoint(
