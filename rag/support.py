@@ -23,7 +23,7 @@ from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 STOPWORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "been", "being", "by", "for", "from", "had", "has", "have", "he", "her", "hers", "him", "his", "i", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "how", "will", "would", "with", "you", "your", "also", "both", "either", "any", "all", "said", "says", "say", "told", "stated", "according", "did", "does", "do", "done", "about", "can", "could", "should", "may", "might", "must", "shall", "just", "very", "more", "most", "other", "such", "only", "over"]
 )  # fmt: skip
@@ -69,13 +69,19 @@ def content_terms(text: str) -> dict[str, float]:
     return terms
 
 
-def _found(term: str, terms: set[str]) -> bool:
+def found(term: str, terms: set[str]) -> bool:
     """Exact, or one is a prefix of the other: Iran/Iranian, Israel/Israeli, Russia/Russian."""
     if term in terms:
         return True
     return len(term) >= 4 and any(
         len(t) >= 4 and (t.startswith(term) or term.startswith(t)) for t in terms
     )
+
+
+def in_context(question: str, claim: str) -> str:
+    """A fragment answer ("St. Petersburg") is judged together with its question, as a reader
+    reads it; a full sentence stands alone."""
+    return claim if len(content_terms(claim)) >= 3 else f"{question} {claim}"
 
 
 def negated_terms(text: str) -> set[str]:
@@ -123,16 +129,16 @@ class SupportJudge:
         if not wanted:
             return 0.0
         have = set(content_terms(evidence))
-        return sum(w for t, w in wanted.items() if _found(t, have)) / sum(wanted.values())
+        return sum(w for t, w in wanted.items() if found(t, have)) / sum(wanted.values())
 
     @staticmethod
     def veto(claim: str, evidence: str) -> str:
-        numbers = set(_NUMBER.findall(evidence))
-        if any(n not in numbers for n in _NUMBER.findall(claim)):
+        numbers = set(NUMBER.findall(evidence))
+        if any(n not in numbers for n in NUMBER.findall(claim)):
             return "number"
         weighted = content_terms(claim)
         claim_terms, evidence_terms = set(weighted), set(content_terms(evidence))
-        if any(w > 1 and not _found(t, evidence_terms) for t, w in weighted.items()):
+        if any(w > 1 and not found(t, evidence_terms) for t, w in weighted.items()):
             return "name"  # a proper noun the evidence never mentions: "Lavrov", "Reuters"
         claim_neg, evidence_neg = negated_terms(claim), negated_terms(evidence)
         # Something negated on one side but asserted on the other: "has (not) requested aid".

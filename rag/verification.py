@@ -27,7 +27,7 @@ from rag.citations import answer_sentences
 from rag.embedding import Embedder
 from rag.prompting import REFUSAL
 from rag.retrieval import Passage
-from rag.support import _NUMBER, SupportJudge, _found, content_terms
+from rag.support import NUMBER, SupportJudge, content_terms, found, in_context
 
 KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
 
@@ -45,11 +45,11 @@ def _sentences(passages: list[Passage]) -> list[tuple[Passage, str]]:
 
 def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: set[str]) -> str:
     """A number or proper noun in the claim that appears in no passage, or ""."""
-    for number in _NUMBER.findall(claim):
+    for number in NUMBER.findall(claim):
         if number not in evidence_numbers:
             return number
     for term, weight in content_terms(claim).items():
-        if weight > 1 and not _found(term, evidence_terms):
+        if weight > 1 and not found(term, evidence_terms):
             return term
     return ""
 
@@ -59,7 +59,7 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
     if not passages:
         return Checked(REFUSAL, True, "no passages")
     text = " ".join(p.chunk.text for p in passages)
-    evidence_terms, evidence_numbers = set(content_terms(text)), set(_NUMBER.findall(text))
+    evidence_terms, evidence_numbers = set(content_terms(text)), set(NUMBER.findall(text))
     kept: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str, str]] = []
     judge = SupportJudge(embedder)
@@ -81,7 +81,7 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
     shown = " ".join(_with_marks(claim, marks) for claim, marks, _ in kept)
     focus = focus_terms(question, passages)
     answer_terms = set(content_terms(shown))
-    if focus and not any(_found(t, answer_terms) for t in focus):
+    if focus and not any(found(t, answer_terms) for t in focus):
         passage, sentence = focus_sentence(question, passages, embedder)
         return Checked(
             f"{sentence.rstrip()} [{passage.n}]",
@@ -109,8 +109,7 @@ def repoint(
     supporting passage, else the citation as the model gave it."""
     if not content_terms(claim):
         return cited
-    # A fragment ("St. Petersburg") is judged with its question, as a reader would read it.
-    full = claim if len(content_terms(claim)) >= 3 else f"{question} {claim}"
+    full = in_context(question, claim)
     verdicts = {p.n: judge.best_span(full, p.chunk.text)[2] for p in passages}
     supporting = [n for n, v in verdicts.items() if v.supported]
     if not supporting or set(cited) & set(supporting):
@@ -122,7 +121,7 @@ def repoint(
 def focus_terms(question: str, passages: list[Passage]) -> list[str]:
     """The question's rarest terms among the passage sentences (present in some, not in most)."""
     sentences = [set(content_terms(s)) for _, s in _sentences(passages)]
-    df = {t: sum(1 for s in sentences if _found(t, s)) for t in content_terms(question)}
+    df = {t: sum(1 for s in sentences if found(t, s)) for t in content_terms(question)}
     present = {t: d for t, d in df.items() if d}
     if not present:
         return []
@@ -142,13 +141,11 @@ def focus_sentence(
     cosines = vectors[1:] @ vectors[0]
     terms = [set(content_terms(s)) for _, s in sentences]
     question_terms = content_terms(question)
-    df = {t: sum(1 for s in terms if _found(t, s)) for t in question_terms}
+    df = {t: sum(1 for s in terms if found(t, s)) for t in question_terms}
 
     def keyword_score(i: int) -> float:
         return sum(
-            math.log(1 + len(terms) / df[t])
-            for t in question_terms
-            if df[t] and _found(t, terms[i])
+            math.log(1 + len(terms) / df[t]) for t in question_terms if df[t] and found(t, terms[i])
         )
 
     best = int(np.argmax([c + KEYWORD_WEIGHT * keyword_score(i) for i, c in enumerate(cosines)]))
