@@ -142,7 +142,8 @@ def matches(answer: str, groups: list[list[str]]) -> bool:
 def grade_citations(answer: Answer, judge: SupportJudge) -> tuple[int, int, int, int]:
     """(sentences, supported sentences, citations, supported citations), ALCE-style.
 
-    A fragment answer ("Thursday [1].") is judged together with its question, as a reader does.
+    Each sentence is judged alone, as ALCE does, so a bare fragment ("Thursday [1].") rarely
+    counts as supported: a conservative reading.
     """
     if answer.abstained:
         return 0, 0, 0, 0
