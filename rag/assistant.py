@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from rag.articles import Article, load_articles
 from rag.chunking import count_tokens
 from rag.citations import Citation, MarkerFilter, cite, is_refusal, normalise_markers
 from rag.config import Settings
@@ -20,7 +22,7 @@ from rag.errors import RagError
 from rag.generation import Generator, make_generator
 from rag.prompting import REFUSAL, build_messages, template_text
 from rag.retrieval import Passage, Retriever
-from rag.store import Index, resolve_index
+from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.verification import verify
 
 
@@ -42,6 +44,7 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     verification: str = ""  # what the checks changed in the model's answer, "" if nothing
+    searched_for: str = ""  # the standalone query retrieval used (differs for follow-ups)
 
     def to_dict(self) -> dict[str, Any]:
         """The `rag ask --json` shape."""
@@ -68,6 +71,7 @@ class Answer:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "verification": self.verification,
+            "searched_for": self.searched_for,
         }
 
 
@@ -77,6 +81,9 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.index = index
+        # One answer or index change at a time: the model and the index are shared by every
+        # chat session, so concurrent requests queue here instead of interleaving.
+        self.lock = threading.RLock()
         self.retriever = Retriever(index, embedder)
         self.generator = generator
         # Room left for the question once the answer, passages and template are accounted for.
@@ -121,6 +128,62 @@ class Assistant:
         if errors:
             raise errors[0]
 
+    def article_infos(self) -> list[ArticleInfo]:
+        return self.index.article_infos()
+
+    def add_files(
+        self, files: Sequence[Path], on_progress: Callable[[int, int], None] | None = None
+    ) -> tuple[BuildReport, list[str]]:
+        """Index these files into the open index (only they are embedded) and reopen it.
+
+        Returns the report and one warning per file that was skipped."""
+        warnings: list[str] = []
+        articles = list(load_articles(files, warnings.append))
+        if not articles:
+            raise RagError("no readable .txt, .md or .html text in " + ", ".join(map(str, files)))
+        return self._change(articles, (), on_progress), warnings
+
+    def remove_articles(self, article_ids: Sequence[str]) -> BuildReport:
+        return self._change([], article_ids, None)
+
+    def _change(
+        self,
+        articles: Sequence[Article],
+        remove: Sequence[str],
+        on_progress: Callable[[int, int], None] | None,
+    ) -> BuildReport:
+        m = self.index.manifest
+        with self.lock:
+            report = build_index(
+                self.index.path, articles, self.retriever.embedder, m.chunk_tokens,
+                m.chunk_overlap, on_progress=on_progress, remove=remove,
+            )  # fmt: skip
+            old, self.index = self.index, Index(self.index.path)
+            self.retriever = Retriever(self.index, self.retriever.embedder)
+            old.close()
+        return report
+
+    def configure(
+        self,
+        model: str | None = None,
+        top_k: int | None = None,
+        temperature: float | None = None,
+    ) -> None:
+        """Change settings for the next answers without a restart; a new model loads lazily."""
+        if top_k is not None and not 1 <= top_k <= 20:
+            raise RagError("the number of passages must be between 1 and 20")
+        if temperature is not None and not 0.0 <= temperature <= 2.0:
+            raise RagError("the temperature must be between 0 and 2")
+        with self.lock:
+            new = self.settings.replace(model=model, top_k=top_k, temperature=temperature)
+            if new.model != self.settings.model:
+                self.generator = make_generator(
+                    new.model, new.n_ctx, new.max_answer_tokens, new.temperature, new.n_threads
+                )
+            elif hasattr(self.generator, "temperature"):
+                self.generator.temperature = new.temperature
+            self.settings = new
+
     def check_question(self, question: str) -> str:
         question = " ".join(question.split())
         if not question:
@@ -131,8 +194,14 @@ class Assistant:
         return question
 
     def stream(self, question: str, history: Sequence[str] = ()) -> Iterator[str | Answer]:
-        """Yield answer text as it is generated, then the finished Answer as the last item."""
+        """Yield answer text as it is generated, then the finished Answer as the last item.
+
+        `history` is the earlier questions of the conversation, oldest first."""
         question = self.check_question(question)
+        with self.lock:
+            yield from self._stream(question, history)
+
+    def _stream(self, question: str, history: Sequence[str]) -> Iterator[str | Answer]:
         started = time.perf_counter()
         s = self.settings
         # Until follow-up rewriting exists, a follow-up is searched together with the question
@@ -143,7 +212,7 @@ class Assistant:
         if not passages:
             timings.total_s = time.perf_counter() - started
             yield REFUSAL
-            yield Answer(question, REFUSAL, True, [], [], timings)
+            yield Answer(question, REFUSAL, True, [], [], timings, searched_for=query)
             return
         markers = MarkerFilter(len(passages))
         raw: list[str] = []
@@ -171,7 +240,7 @@ class Assistant:
         usage = self.generator.usage
         yield Answer(
             question, text, abstained, citations, passages, timings,
-            usage.prompt_tokens, usage.completion_tokens, note,
+            usage.prompt_tokens, usage.completion_tokens, note, query,
         )  # fmt: skip
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:

@@ -1,4 +1,4 @@
-"""`rag index | ask`: a thin command-line shell over `assistant` and `store`.
+"""`rag index | list | remove | ask | eval`: a thin command-line shell over `assistant` and `store`.
 
 Owns: flags, printing and exit codes. Every RagError becomes one line on stderr and exit 1;
 Ctrl-C exits 130 without a traceback (the index swap is atomic, so nothing is lost).
@@ -47,10 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add .txt/.md/.html articles to an index")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
     p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything stored")
+    p.add_argument("--prune", action="store_true", help="also remove articles whose files are gone")
     p.add_argument("--chunk-tokens", type=int, help="chunk size in cl100k tokens")
     p.add_argument(
         "--embedder", help="sentence-transformers model folder (default: bundled MiniLM)"
     )
+    _common(p)
+
+    p = sub.add_parser("list", help="list the indexed articles")
+    p.add_argument("--json", action="store_true", help="print one JSON object per article")
+    _common(p)
+
+    p = sub.add_parser("remove", help="remove articles (by id, see: rag list) from an index")
+    p.add_argument("ids", nargs="+", metavar="ID", help="article ids")
     _common(p)
 
     p = sub.add_parser("ask", help="answer a question with cited sources")
@@ -91,12 +100,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rag.embedding import make_embedder
-    from rag.store import build_index, resolve_index
+    from rag.store import MANIFEST, Index, build_index, resolve_index
 
     settings = _settings(args)
     # With --rebuild and no paths, only what is stored is re-embedded; otherwise seeds/ is the default.
-    files = find_files(args.paths or ([] if args.rebuild else [Path("seeds")]))
-    if not files and not args.rebuild:
+    files = find_files(args.paths or ([] if args.rebuild or args.prune else [Path("seeds")]))
+    if not files and not args.rebuild and not args.prune:
         raise RagError(
             f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}"
         )
@@ -116,18 +125,52 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar.n = done
         bar.refresh()
 
+    gone: list[str] = []
+    if args.prune and (path / MANIFEST).is_file():
+        index = Index(path)
+        gone = [a.id for a in index.article_infos() if not Path(a.source).is_file()]
+        index.close()
     try:
         report = build_index(
             path, articles, make_embedder(settings.embedder), settings.chunk_tokens,
-            settings.chunk_overlap, rebuild=args.rebuild, on_progress=progress,
+            settings.chunk_overlap, rebuild=args.rebuild, on_progress=progress, remove=gone,
         )  # fmt: skip
     finally:
         bar.close()
     print(
-        f"{path}: {report.articles} articles ({report.added} new or changed), "
-        f"{report.chunks} chunks, {report.seconds:.1f} s"
+        f"{path}: {report.articles} articles ({report.added} new or changed"
+        + (f", {report.removed} removed" if report.removed else "")
+        + f"), {report.chunks} chunks, {report.seconds:.1f} s"
         + (f", {len(warnings)} skipped" if warnings else "")
     )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rag.store import Index, resolve_index
+
+    index = Index(resolve_index(_settings(args).index))
+    infos = index.article_infos()
+    for a in infos:
+        if args.json:
+            print(json.dumps(asdict(a), ensure_ascii=False))
+        else:
+            print(f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {a.title}  ({a.source})")
+    if not args.json:
+        print(f"{len(infos)} articles, {len(index)} chunks in {index.path}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from rag.embedding import make_embedder
+    from rag.store import Index, build_index, resolve_index
+
+    path = resolve_index(_settings(args).index)
+    m = Index(path).manifest
+    report = build_index(
+        path, [], make_embedder(m.embedder), m.chunk_tokens, m.chunk_overlap, remove=args.ids
+    )
+    print(f"{path}: removed {report.removed}; {report.articles} articles, {report.chunks} chunks")
     return 0
 
 
@@ -243,7 +286,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval}
+COMMANDS = {
+    "index": cmd_index,
+    "list": cmd_list,
+    "remove": cmd_remove,
+    "ask": cmd_ask,
+    "eval": cmd_eval,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,14 +25,14 @@ from rag.chunking import Chunk, chunk_text
 from rag.embedding import Embedder
 from rag.errors import RagError
 
-FORMAT_VERSION = 2  # 2: chunks_fts keyword index
+FORMAT_VERSION = 3  # 2: chunks_fts keyword index; 3: articles.added
 INDEXES_DIR = Path("indexes")
 MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
 EMBED_BATCH = 64
 
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
-                       text TEXT NOT NULL, sha256 TEXT NOT NULL);
+                       text TEXT NOT NULL, sha256 TEXT NOT NULL, added TEXT NOT NULL);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
                      article_id TEXT NOT NULL REFERENCES articles(id),
                      start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
@@ -69,6 +69,18 @@ class BuildReport:
     added: int  # articles (re)embedded in this run
     chunks: int
     seconds: float
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What `rag list` and the chat's Articles tab show about an indexed article."""
+
+    id: str
+    title: str
+    source: str
+    chunks: int
+    added: str  # local time it was first indexed, ISO 8601
 
 
 def resolve_index(name_or_dir: str) -> Path:
@@ -160,6 +172,17 @@ class Index:
         )
         return [Article(*r) for r in cur]
 
+    def article_infos(self) -> list[ArticleInfo]:
+        cur = self.db.execute(
+            "SELECT a.id, a.title, a.source, COUNT(c.row), a.added FROM articles a "
+            "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.added, a.source"
+        )
+        return [ArticleInfo(*r) for r in cur]
+
+    def added(self, article_id: str) -> str:
+        row = self.db.execute("SELECT added FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return str(row[0]) if row else _now()
+
     def close(self) -> None:
         self.db.close()
 
@@ -179,22 +202,28 @@ def build_index(
     chunk_overlap: int,
     rebuild: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    remove: Iterable[str] = (),
 ) -> BuildReport:
-    """Add or update `articles` in the index at `path` (created if missing).
+    """Add or update `articles` in the index at `path` (created if missing), and drop the
+    articles whose ids are in `remove`.
 
     Unchanged articles keep their chunks and vectors; changed ones are re-chunked and
     re-embedded. `rebuild` re-chunks and re-embeds everything already stored as well.
+    When nothing changed, nothing is written.
     """
     started = time.perf_counter()
     _recover(path)
     old: Index | None = None
     new_articles = {a.id: a for a in articles}
+    gone = set(remove) - set(new_articles)
     kept: list[Article] = []
     if rebuild and (path / DATABASE).is_file():
         # Re-embed what is stored, reading only the articles table so that an index from an
         # older format, or one whose manifest is damaged, can still be rebuilt.
         for stored in _stored_articles(path):
             new_articles.setdefault(stored.id, stored)
+        for article_id in gone:
+            new_articles.pop(article_id, None)
     elif (path / MANIFEST).is_file():
         old = Index(path)
         m = old.manifest
@@ -209,13 +238,23 @@ def build_index(
                 f"chunk_overlap={m.chunk_overlap}; to rebuild with the current settings run: "
                 f"rag index --rebuild --index {path}"
             )
-        kept = [a for a in old.articles() if a.id not in new_articles]
+        unknown = gone - set(old.manifest.articles)
+        if unknown:
+            old.close()
+            raise RagError(
+                f"no article {', '.join(sorted(unknown))} in index {path}; see: rag list"
+            )
+        kept = [a for a in old.articles() if a.id not in new_articles and a.id not in gone]
     elif path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RagError(f"{path} exists and is not an index; choose another --index")
     for article_id, article in list(new_articles.items()):
         if old is not None and old.manifest.articles.get(article_id) == article.sha256:
             kept.append(old.article(article_id))
             del new_articles[article_id]
+    if old is not None and not new_articles and not gone:
+        report = BuildReport(len(kept), 0, len(old), time.perf_counter() - started)
+        old.close()
+        return report  # nothing to do: no file is touched, so an unchanged re-index is cheap
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -227,7 +266,8 @@ def build_index(
         index = faiss.IndexFlatIP(embedder.dim)
         row = 0
         for article in kept:  # copy chunks and vectors across, no re-embedding
-            _insert_article(db, article)
+            assert old is not None
+            _insert_article(db, article, old.added(article.id))
             assert old is not None
             cur = old.db.execute(
                 "SELECT row, id, start, end, text FROM chunks WHERE article_id = ? ORDER BY row",
@@ -246,7 +286,7 @@ def build_index(
             for c in chunk_text(a.id, a.text, chunk_tokens, chunk_overlap)
         ]
         for article in new_articles.values():
-            _insert_article(db, article)
+            _insert_article(db, article, old.added(article.id) if old else _now())
         for i in range(0, len(fresh), EMBED_BATCH):
             batch = fresh[i : i + EMBED_BATCH]
             vectors = embedder.embed([c.text for c in batch])  # (len(batch), dim) float32
@@ -268,7 +308,7 @@ def build_index(
         everything = kept + list(new_articles.values())
         manifest = Manifest(
             FORMAT_VERSION, embedder.name, embedder.dim, chunk_tokens, chunk_overlap,
-            time.strftime("%Y-%m-%dT%H:%M:%S%z"), {a.id: a.sha256 for a in everything},
+            _now(), {a.id: a.sha256 for a in everything},
         )  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
         if old is not None:
@@ -277,7 +317,9 @@ def build_index(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildReport(len(everything), len(new_articles), row, time.perf_counter() - started)
+    return BuildReport(
+        len(everything), len(new_articles), row, time.perf_counter() - started, len(gone)
+    )
 
 
 def _stored_articles(path: Path) -> list[Article]:
@@ -294,11 +336,15 @@ def _stored_articles(path: Path) -> list[Article]:
     return [Article(*r) for r in rows]
 
 
-def _insert_article(db: sqlite3.Connection, article: Article) -> None:
+def _insert_article(db: sqlite3.Connection, article: Article, added: str) -> None:
     db.execute(
-        "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",
-        (article.id, article.title, article.source, article.text, article.sha256),
+        "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+        (article.id, article.title, article.source, article.text, article.sha256, added),
     )
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def _swap(tmp: Path, path: Path) -> None:
