@@ -8,6 +8,7 @@ No pickle: vectors live in FAISS's own format, everything else in SQLite and JSO
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -217,6 +218,10 @@ def build_index(
     new_articles = {a.id: a for a in articles}
     gone = set(remove) - set(new_articles)
     kept: list[Article] = []
+    if (path / MANIFEST).is_file() and not rebuild:
+        # An index from an older format is upgraded by re-embedding what it stores.
+        with contextlib.suppress(RagError):
+            rebuild = Manifest.read(path).format_version != FORMAT_VERSION
     if rebuild and (path / DATABASE).is_file():
         # Re-embed what is stored, reading only the articles table so that an index from an
         # older format, or one whose manifest is damaged, can still be rebuilt.
