@@ -1,4 +1,4 @@
-# The README's commands. `make run` sets up, indexes seeds/ once and opens the assistant;
+# The README's commands. `make run` sets up and opens the chat at http://127.0.0.1:7860;
 # `make test` sets up and runs both test tiers (CI calls it through .ci/run).
 PYTHON ?= python3.11
 VENV := .venv
@@ -33,8 +33,9 @@ indexes/default/manifest.json: | $(VENV)/.installed
 
 index: indexes/default/manifest.json
 
-run: install-models index
-	$(BIN)/rag ask "$(QUESTION)"
+# The chat indexes seeds/ itself when the index is missing or empty.
+run: install-models
+	$(BIN)/rag chat
 
 fast: install
 	$(BIN)/pytest -q -m "not integration"

@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: check the citation support test against hand labels")  # fmt: skip
     _verify_flag(p)
     _common(p)
+
+    p = sub.add_parser("chat", help="open the chat in the browser (http://127.0.0.1:7860)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--share", action="store_true", help="also make a public Gradio link")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help="password-protect the page (required off localhost and with --share)")  # fmt: skip
+    _common(p)
     return parser
 
 
@@ -286,12 +294,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.chat import serve
+
+    return serve(_settings(args), args.host, args.port, args.share, args.auth)
+
+
 COMMANDS = {
     "index": cmd_index,
     "list": cmd_list,
     "remove": cmd_remove,
     "ask": cmd_ask,
     "eval": cmd_eval,
+    "chat": cmd_chat,
 }
 
 

@@ -1,0 +1,381 @@
+"""`rag chat`: the Gradio web app over one shared Assistant.
+
+Owns: the layout (Chat tab with sources panel and settings, Articles tab), the event handlers
+(plain methods of `ChatHandlers`, testable without a browser), indexing seeds/ when the index is
+missing or empty, and launching safely (localhost by default; any other host or a share link
+needs --auth). Leaves all HTML and Markdown to `rag.render`, and answering to `rag.assistant`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.articles import SUFFIXES, find_files, load_articles
+from rag.assistant import Answer, Assistant
+from rag.config import Settings
+from rag.embedding import make_embedder
+from rag.errors import RagError
+from rag.models import PRESETS
+from rag.render import (
+    NO_SOURCES,
+    Turn,
+    chat_messages,
+    export_markdown,
+    render_answer,
+    render_error,
+    render_partial,
+    render_sources,
+)
+from rag.store import MANIFEST, Index, build_index, resolve_index
+
+log = logging.getLogger(__name__)
+
+TITLE = "rag: ask your news articles"
+ARTICLE_HEADERS = ["Title", "Source", "Chunks", "Added", "ID"]
+CSS = """
+.rag-cite { text-decoration: none; font-weight: 600; cursor: help; }
+.rag-cost { margin-top: .5em; opacity: .6; }
+.rag-muted { opacity: .7; }
+.rag-error { color: var(--error-text-color, #b91c1c); }
+.rag-source { margin: 0 0 1em 0; }
+.rag-source-head { margin-bottom: .25em; }
+.rag-passage { border-left: 3px solid var(--border-color-primary, #ddd); margin: 0;
+               padding: .2em .7em; white-space: normal; }
+.rag-passage mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
+#rag-sources { max-height: 640px; overflow-y: auto; }
+"""
+# System fonts: the default theme fetches Google Fonts, and this app runs offline.
+THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+
+class ChatHandlers:
+    """Every event of the app as a plain method over the shared assistant."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+
+    def article_text(self, article_id: str) -> str:
+        return self.assistant.index.article(article_id).text
+
+    # --- Chat tab -------------------------------------------------------------------------
+
+    def ask(
+        self, message: str, turns: Sequence[Turn] | None
+    ) -> Iterator[tuple[list[dict[str, str]], str, list[Turn], str]]:
+        """Stream the answer into the chat; the last update also fills the sources panel.
+
+        Yields (chat messages, sources html, turns, text box value)."""
+        turns = list(turns or [])
+        question = (message or "").strip()
+        if not question:
+            yield chat_messages(turns), self._last_sources(turns), turns, ""
+            return
+        turn = Turn(question, html=render_partial(""))
+        history = [t.question for t in turns if t.answer is not None]
+        turns.append(turn)
+        waiting = '<div class="rag-sources"><p class="rag-muted">Searching the articles…</p></div>'
+        yield chat_messages(turns), waiting, turns, ""
+        text = ""
+        try:
+            for item in self.assistant.stream(question, history):
+                if isinstance(item, Answer):
+                    turn.answer, turn.html = item, render_answer(item)
+                else:
+                    text += item
+                    turn.html = render_partial(text)
+                    yield chat_messages(turns), waiting, turns, ""
+        except RagError as exc:
+            turn.error, turn.html = str(exc), render_error(f"Sorry: {exc}")
+        except Exception as exc:  # never a stack trace in the chat; the log keeps it
+            log.exception("answering %r failed", question)
+            turn.error = f"something went wrong ({type(exc).__name__}); see the server log"
+            turn.html = render_error(f"Sorry, {turn.error}.")
+        yield chat_messages(turns), self._last_sources(turns), turns, ""
+
+    def _last_sources(self, turns: Sequence[Turn]) -> str:
+        if not turns:
+            return NO_SOURCES
+        return render_sources(turns[-1].answer, self.article_text)
+
+    def new_chat(self) -> tuple[list[dict[str, str]], str, list[Turn], Any]:
+        return [], NO_SOURCES, [], gr.File(value=None, visible=False)
+
+    def export(self, turns: Sequence[Turn] | None) -> str | None:
+        """Write the conversation to a Markdown file and return its path for download."""
+        if not turns:
+            gr.Warning("Nothing to export yet: ask a question first.")
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="rag-chat-"))
+        path = folder / f"conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        path.write_text(export_markdown(turns, self.article_text), encoding="utf-8")
+        return str(path)
+
+    def apply_settings(self, model: str | None, top_k: float, temperature: float) -> str:
+        """Apply model, passages and temperature for the next answers; no restart."""
+        before = self.assistant.settings.model
+        try:
+            self.assistant.configure(
+                model=(model or "").strip() or None,
+                top_k=int(top_k),
+                temperature=float(temperature),
+            )
+        except RagError as exc:
+            return f"Not applied: {exc}"
+        except Exception as exc:
+            log.exception("configure failed")
+            return f"Not applied: {type(exc).__name__}: {exc}"
+        s = self.assistant.settings
+        note = " The new model loads with the next answer." if s.model != before else ""
+        return f"Using {s.model}, {s.top_k} passages, temperature {s.temperature:g}.{note}"
+
+    # --- Articles tab ---------------------------------------------------------------------
+
+    def article_rows(self) -> list[list[Any]]:
+        return [
+            [a.title, a.source, a.chunks, a.added[:16].replace("T", " "), a.id]
+            for a in self.assistant.article_infos()
+        ]
+
+    def article_choices(self) -> list[tuple[str, str]]:
+        return [(f"{a.title} ({a.id[:8]})", a.id) for a in self.assistant.article_infos()]
+
+    def articles_view(self) -> tuple[list[list[Any]], Any]:
+        """The table and the delete chooser, fresh from the index."""
+        return self.article_rows(), gr.Dropdown(choices=self.article_choices(), value=None)
+
+    def upload(
+        self,
+        files: Sequence[Any] | None,
+        progress: Callable[..., Any] = gr.Progress(),  # noqa: B008 (how Gradio injects it)
+    ) -> tuple[list[list[Any]], Any, str]:
+        """Copy the files next to the index, so that the same name updates the same article,
+        then index them. Returns (table, chooser, status)."""
+        if not files:
+            return (*self.articles_view(), "Choose .txt, .md or .html files first.")
+        folder = uploads_dir(self.assistant.index.path)
+        copies: list[Path] = []
+        skipped: list[str] = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                source = Path(f if isinstance(f, str | Path) else f.name)
+                if source.suffix.lower() not in SUFFIXES:
+                    skipped.append(f"{source.name}: not a .txt, .md or .html file")
+                    continue
+                copies.append(folder / source.name)
+                shutil.copyfile(source, copies[-1])
+            if not copies:
+                return (*self.articles_view(), "Nothing indexed. " + "; ".join(skipped))
+
+            def on_progress(done: int, total: int) -> None:
+                progress((done, total), desc="Embedding", unit="chunks")
+
+            report, warnings = self.assistant.add_files(copies, on_progress)
+        except (RagError, OSError) as exc:
+            return (*self.articles_view(), f"Not indexed: {exc}")
+        status = (
+            f"Indexed {len(copies)} file(s): {report.added} new or changed; the index now holds "
+            f"{report.articles} articles, {report.chunks} chunks ({report.seconds:.1f} s)."
+        )
+        if skipped or warnings:
+            status += " Skipped: " + "; ".join(skipped + warnings)
+        return (*self.articles_view(), status)
+
+    def delete(self, article_id: str | None) -> tuple[list[list[Any]], Any, str]:
+        """Remove one article; a copy this app uploaded is deleted with it, other files stay."""
+        if not article_id:
+            return (*self.articles_view(), "Choose an article to delete first.")
+        try:
+            info = next(a for a in self.assistant.article_infos() if a.id == article_id)
+            report = self.assistant.remove_articles([article_id])
+        except StopIteration:
+            return (*self.articles_view(), "That article is no longer in the index.")
+        except RagError as exc:
+            return (*self.articles_view(), f"Not deleted: {exc}")
+        source = Path(info.source)
+        if source.parent.resolve() == uploads_dir(self.assistant.index.path).resolve():
+            source.unlink(missing_ok=True)
+        left = f"{report.articles} article{'' if report.articles == 1 else 's'} left"
+        return (*self.articles_view(), f"Deleted “{info.title}”; {left}.")
+
+
+def _reveal_file(path: str | None) -> Any:
+    return gr.File(visible=path is not None)
+
+
+def uploads_dir(index_path: Path) -> Path:
+    """indexes/NAME -> indexes/NAME.uploads: uploaded files live beside the index they feed."""
+    return index_path.with_name(index_path.name + ".uploads")
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The whole UI, wired to one set of handlers; concurrent users are queued one at a time."""
+    h = ChatHandlers(assistant)
+    s = assistant.settings
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        turns = gr.State([])
+        gr.Markdown(
+            "### Ask about your news articles\n"
+            "Every claim cites its source: hover a [n] marker to read the quote, "
+            "the sources panel highlights it in its passage."
+        )
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation", elem_id="rag-chat", height=560,
+                        sanitize_html=True, render_markdown=True, latex_delimiters=[],
+                        buttons=["copy"], feedback_options=None,
+                        placeholder="Ask, for example: What did Putin say about the treaty?",
+                    )  # fmt: skip
+                    with gr.Row():
+                        box = gr.Textbox(
+                            placeholder="Ask a question about the articles…", show_label=False,
+                            scale=5, autofocus=True, elem_id="rag-question", max_length=2000,
+                        )  # fmt: skip
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                    with gr.Row():
+                        new = gr.Button("New chat", size="sm", elem_id="rag-new")
+                        export = gr.Button("Export as Markdown", size="sm", elem_id="rag-export")
+                    download = gr.File(
+                        label="Conversation (Markdown)", interactive=False, visible=False
+                    )
+                with gr.Column(scale=2):
+                    sources = gr.HTML(NO_SOURCES, elem_id="rag-sources")
+            with gr.Accordion("Settings", open=False):
+                model = gr.Dropdown(
+                    choices=list(PRESETS), value=s.model, allow_custom_value=True,
+                    label="Model (preset or path to a .gguf file)",
+                )  # fmt: skip
+                top_k = gr.Slider(1, 10, value=min(max(s.top_k, 1), 10), step=1, label="Passages")
+                temperature = gr.Slider(0, 1.5, value=s.temperature, step=0.05, label="Temperature")
+                apply = gr.Button("Apply", size="sm")
+                settings_status = gr.Textbox(show_label=False, interactive=False, lines=1)
+        with gr.Tab("Articles"):
+            table = gr.Dataframe(
+                h.article_rows(), headers=ARTICLE_HEADERS, interactive=False, wrap=True,
+                datatype="str", label="Indexed articles", elem_id="rag-articles",
+            )  # fmt: skip
+            with gr.Row():
+                files = gr.File(
+                    label="Add articles (.txt, .md, .html)", file_count="multiple",
+                    file_types=list(SUFFIXES), elem_id="rag-upload",
+                )  # fmt: skip
+                with gr.Column():
+                    add = gr.Button("Index the files", variant="primary")
+                    chooser = gr.Dropdown(choices=h.article_choices(), label="Article to delete")
+                    delete = gr.Button("Delete article", variant="stop")
+            articles_status = gr.Textbox(show_label=False, interactive=False, lines=1)
+
+        chat_in, chat_out = [box, turns], [chatbot, sources, turns, box]
+        box.submit(h.ask, chat_in, chat_out, api_name="ask")
+        send.click(h.ask, chat_in, chat_out, api_visibility="private")
+        new.click(h.new_chat, None, [chatbot, sources, turns, download], api_name="new_chat")
+        # The chat box's own trash button must forget the conversation too, not just hide it.
+        chatbot.clear(
+            h.new_chat, None, [chatbot, sources, turns, download], api_visibility="private"
+        )
+        export.click(h.export, turns, download, api_name="export").success(
+            _reveal_file, download, download, api_visibility="private"
+        )
+        apply.click(
+            h.apply_settings, [model, top_k, temperature], settings_status, api_name="settings"
+        )
+        add.click(h.upload, files, [table, chooser, articles_status], api_name="upload")
+        delete.click(h.delete, chooser, [table, chooser, articles_status], api_name="delete")
+        demo.load(h.articles_view, None, [table, chooser], api_name="articles")
+    demo.queue(default_concurrency_limit=1)
+    return demo
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(auth: str | None) -> tuple[str, str] | None:
+    if auth is None:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise RagError("--auth must be USER:PASSWORD")
+    return user, password
+
+
+def check_exposure(host: str, share: bool, auth: tuple[str, str] | None) -> None:
+    """Anyone who can reach the page can read the articles and use the model: outside this
+    machine (another host, or a public share link) that needs a password."""
+    if auth is None and not is_loopback(host):
+        raise RagError(f"--host {host} is reachable from other machines; add --auth USER:PASSWORD")
+    if auth is None and share:
+        raise RagError("--share makes a public link; add --auth USER:PASSWORD")
+
+
+def launch(
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    auth: tuple[str, str] | None = None,
+    block: bool = True,
+) -> str:
+    """Serve the app; returns its local URL (when block is False)."""
+    check_exposure(host, share, auth)
+    try:
+        _, url, _ = app.launch(
+            server_name=host, server_port=port, share=share, auth=auth, theme=THEME, css=CSS,
+            prevent_thread_lock=not block, show_error=False, footer_links=["api"],
+        )  # fmt: skip
+    except OSError as exc:
+        raise RagError(f"cannot serve on {host}:{port}: {exc}") from None
+    return str(url)
+
+
+def ensure_index(settings: Settings, seeds: Path = Path("seeds")) -> Path:
+    """The index path; when it is missing or empty, index the seed articles into it first."""
+    path = resolve_index(settings.index)
+    if (path / MANIFEST).is_file():
+        index = Index(path)
+        empty = not index.article_infos()
+        index.close()
+        if not empty:
+            return path
+    files = find_files([seeds]) if seeds.is_dir() else []
+    if not files:
+        raise RagError(
+            f"index {path} is empty and there is no {seeds}/ folder to start from; "
+            f"add articles with: rag index PATH --index {path}"
+        )
+    print(f"indexing {seeds}/ into {path} (once)…", file=sys.stderr, flush=True)
+    articles = list(load_articles(files, lambda m: print(f"warning: {m}", file=sys.stderr)))
+    build_index(
+        path, articles, make_embedder(settings.embedder), settings.chunk_tokens,
+        settings.chunk_overlap,
+    )  # fmt: skip
+    return path
+
+
+def serve(settings: Settings, host: str, port: int, share: bool, auth: str | None) -> int:
+    """`rag chat`: check the flags, make sure there is an index, warm the models, serve."""
+    credentials = parse_auth(auth)
+    check_exposure(host, share, credentials)  # before seconds of loading
+    ensure_index(settings)
+    assistant = Assistant.from_settings(settings)
+    print(f"loading {settings.model}…", file=sys.stderr, flush=True)
+    assistant.load()
+    launch(build_app(assistant), host, port, share, credentials)
+    return 0
