@@ -21,7 +21,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
 from rag.generation import Generator, make_generator
 from rag.prompting import REFUSAL, build_messages, template_text
-from rag.retrieval import Passage, Retriever
+from rag.retrieval import Passage, Retriever, standalone
 from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.verification import verify
 
@@ -84,7 +84,7 @@ class Assistant:
         # One answer or index change at a time: the model and the index are shared by every
         # chat session, so concurrent requests queue here instead of interleaving.
         self.lock = threading.RLock()
-        self.retriever = Retriever(index, embedder)
+        self.retriever = Retriever(index, embedder, settings.retrieval, self.count_tokens)
         self.generator = generator
         # Room left for the question once the answer, passages and template are accounted for.
         self.question_budget = (
@@ -128,6 +128,11 @@ class Assistant:
         if errors:
             raise errors[0]
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in the answer model's own vocabulary, so the context budget is exact."""
+        count = getattr(self.generator, "count_tokens", None)
+        return int(count(text)) if count is not None else count_tokens(text)
+
     def article_infos(self) -> list[ArticleInfo]:
         return self.index.article_infos()
 
@@ -159,7 +164,9 @@ class Assistant:
                 m.chunk_overlap, on_progress=on_progress, remove=remove,
             )  # fmt: skip
             old, self.index = self.index, Index(self.index.path)
-            self.retriever = Retriever(self.index, self.retriever.embedder)
+            self.retriever = Retriever(
+                self.index, self.retriever.embedder, self.settings.retrieval, self.count_tokens
+            )
             old.close()
         return report
 
@@ -204,9 +211,10 @@ class Assistant:
     def _stream(self, question: str, history: Sequence[str]) -> Iterator[str | Answer]:
         started = time.perf_counter()
         s = self.settings
-        # Until follow-up rewriting exists, a follow-up is searched together with the question
-        # before it, so "And where did he say it?" still finds the right passage.
-        query = " ".join([*history[-1:], question])
+        # A follow-up is rewritten to stand alone, and the model answers the rewritten question:
+        # it sees no conversation, so "And where did he say it?" must name who and what.
+        rewritten, context = standalone(question, history)
+        query = f"{rewritten} (following: {context})" if context else rewritten
         passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens)
         timings = Timings(retrieve_s=time.perf_counter() - started)
         if not passages:
@@ -216,7 +224,7 @@ class Assistant:
             return
         markers = MarkerFilter(len(passages))
         raw: list[str] = []
-        for piece in self.generator.stream(build_messages(question, passages)):
+        for piece in self.generator.stream(build_messages(query, passages)):
             if timings.first_token_s is None:
                 timings.first_token_s = time.perf_counter() - started
             raw.append(piece)
@@ -230,7 +238,7 @@ class Assistant:
         if abstained:
             text = REFUSAL
         elif s.verify:
-            checked = verify(question, text, passages, self.retriever.embedder)
+            checked = verify(rewritten, text, passages, self.retriever.embedder)
             text, abstained, note = checked.answer, checked.abstained, checked.note
         citations: list[Citation] = []
         if not abstained:

@@ -18,6 +18,7 @@ from rag.articles import find_files, load_articles
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.models import PRESETS
+from rag.retrieval import MODES
 
 SAMPLE_QUESTION = "What did Putin say about the treaty?"
 
@@ -27,6 +28,14 @@ def _verify_flag(parser: argparse.ArgumentParser) -> None:
         "--no-verify",
         action="store_true",
         help="show the model's answer unchecked (for comparison)",
+    )
+
+
+def _retrieval_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--retrieval",
+        choices=MODES,
+        help="how passages are found (default: hybrid = vectors + keywords)",
     )
 
 
@@ -68,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE", help="one question per line ('-' = stdin); JSON lines "
                    "{\"question\": ..., \"history\": [...]} are follow-ups")  # fmt: skip
     p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    _retrieval_flag(p)
     _verify_flag(p)
     _common(p)
 
@@ -77,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
     p.add_argument("--limit", type=int, help="only the first N questions")
+    _retrieval_flag(p)
     p.add_argument(
         "--json", type=Path, dest="json_out", metavar="OUT", help="write all results here"
     )
@@ -97,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     flags = {
-        k: getattr(args, k, None) for k in ("index", "model", "top_k", "chunk_tokens", "embedder")
+        k: getattr(args, k, None)
+        for k in ("index", "model", "top_k", "chunk_tokens", "embedder", "retrieval")
     }
     if getattr(args, "no_verify", False):
         flags["verify"] = False

@@ -26,6 +26,7 @@ class Settings:
     chunk_tokens: int = 60  # target chunk size in cl100k tokens
     chunk_overlap: int = 1  # sentences carried over from one chunk to the next
     top_k: int = 4  # passages given to the model
+    retrieval: str = "hybrid"  # hybrid | dense | lexical (see rag/retrieval.py)
     min_score: float = 0.18  # cosine below which a passage counts as irrelevant
     context_tokens: int = 900  # token budget for the passages in the prompt
     max_answer_tokens: int = 200

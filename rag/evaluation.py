@@ -165,8 +165,7 @@ def grade_citations(answer: Answer, judge: SupportJudge) -> tuple[int, int, int,
 def evaluate_item(assistant: Assistant, judge: SupportJudge, item: EvalItem) -> ItemResult:
     answer = assistant.ask(item.question, item.history)
     s = assistant.settings
-    query = " ".join([*item.history[-1:], item.question])
-    ranked = assistant.retriever.retrieve(query, RANK_DEPTH, -1.0, 10**9)
+    ranked = assistant.retriever.retrieve(answer.searched_for, RANK_DEPTH, -1.0, 10**9)
     rank = next((p.n for p in ranked if is_relevant(p.chunk.text, item)), None)
     correct = (
         matches(answer.answer, item.answers) and not answer.abstained if item.answers else None

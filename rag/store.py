@@ -30,6 +30,14 @@ FORMAT_VERSION = 3  # 2: chunks_fts keyword index; 3: articles.added
 INDEXES_DIR = Path("indexes")
 MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
 EMBED_BATCH = 64
+# Above this many vectors the index is an approximate HNSW graph instead of exact search. Exact
+# search costs about 0.4 ms per 10k vectors per query, so at 100k it is still a few ms; past
+# that the graph answers in about a millisecond at any size with recall@10 near 0.99
+# (benchmarks/results/bench-*.json). Tests lower it to exercise the switch.
+APPROXIMATE_ABOVE = 100_000
+HNSW_M = 32  # links per node: the usual choice for 384-d text vectors
+HNSW_EF_CONSTRUCTION = 80  # build-time beam: higher builds slower, links better
+HNSW_EF_SEARCH = 128  # query-time beam; saved in the file, so a loaded index keeps it
 
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
@@ -147,8 +155,12 @@ class Index:
             return []  # a query FTS5 can't parse just finds nothing by keyword
         return [int(r[0]) for r in cur]
 
+    def vector(self, row: int) -> np.ndarray:
+        """The stored (dim,) float32 vector of a chunk."""
+        return np.asarray(self.vectors.reconstruct(row), dtype=np.float32)
+
     def cosine(self, query: np.ndarray, rows: list[int]) -> dict[int, float]:
-        """Cosine of the query with stored chunk vectors (FAISS flat indexes can give them back)."""
+        """Cosine of the query with stored chunk vectors (flat and HNSW-flat keep them whole)."""
         return {r: float(np.dot(self.vectors.reconstruct(r), query)) for r in rows}
 
     def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
@@ -268,28 +280,29 @@ def build_index(
     try:
         db = sqlite3.connect(tmp / DATABASE)
         db.executescript(SCHEMA)
-        index = faiss.IndexFlatIP(embedder.dim)
-        row = 0
-        for article in kept:  # copy chunks and vectors across, no re-embedding
-            assert old is not None
-            _insert_article(db, article, old.added(article.id))
-            assert old is not None
-            cur = old.db.execute(
-                "SELECT row, id, start, end, text FROM chunks WHERE article_id = ? ORDER BY row",
-                (article.id,),
-            )
-            for old_row, chunk_id, start, end, text in cur.fetchall():
-                db.execute(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                    (row, chunk_id, article.id, start, end, text),
-                )
-                index.add(old.vectors.reconstruct(old_row).reshape(1, -1))
-                row += 1
         fresh = [
             c
             for a in new_articles.values()
             for c in chunk_text(a.id, a.text, chunk_tokens, chunk_overlap)
         ]
+        index = _vector_index(embedder.dim, _chunk_count(old, kept) + len(fresh))
+        row = 0
+        for article in kept:  # copy chunks and vectors across, no re-embedding
+            assert old is not None
+            _insert_article(db, article, old.added(article.id))
+            cur = old.db.execute(
+                "SELECT row, id, start, end, text FROM chunks WHERE article_id = ? ORDER BY row",
+                (article.id,),
+            )
+            copied = cur.fetchall()
+            db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [(row + j, c[1], article.id, c[2], c[3], c[4]) for j, c in enumerate(copied)],
+            )
+            if copied:
+                old_rows = np.array([c[0] for c in copied], dtype=np.int64)
+                index.add(old.vectors.reconstruct_batch(old_rows))  # (n, dim) float32
+            row += len(copied)
         for article in new_articles.values():
             _insert_article(db, article, old.added(article.id) if old else _now())
         for i in range(0, len(fresh), EMBED_BATCH):
@@ -325,6 +338,24 @@ def build_index(
     return BuildReport(
         len(everything), len(new_articles), row, time.perf_counter() - started, len(gone)
     )
+
+
+def _vector_index(dim: int, size: int) -> faiss.Index:
+    """Exact inner-product search up to APPROXIMATE_ABOVE vectors, an HNSW graph beyond."""
+    if size <= APPROXIMATE_ABOVE:
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def _chunk_count(old: Index | None, kept: list[Article]) -> int:
+    """Chunks the kept articles bring across from the old index."""
+    if old is None or not kept:
+        return 0
+    counts = dict(old.db.execute("SELECT article_id, COUNT(*) FROM chunks GROUP BY article_id"))
+    return sum(counts.get(a.id, 0) for a in kept)
 
 
 def _stored_articles(path: Path) -> list[Article]:
