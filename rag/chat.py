@@ -233,7 +233,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
-                        label="Conversation", elem_id="rag-chat", height=560,
+                        label="Conversation", elem_id="rag-chat", height=480,
                         sanitize_html=True, render_markdown=True, latex_delimiters=[],
                         buttons=["copy"], feedback_options=None,
                         placeholder="Ask, for example: What did Putin say about the treaty?",
