@@ -49,7 +49,10 @@ def test_a_question_in_the_browser_gets_a_cited_answer_with_its_quote_highlighte
             expect(page.locator("#rag-chat")).to_contain_text(QUESTION)
             # The cost line is added only when the answer is final.
             page.locator("#rag-chat .rag-cost").wait_for(timeout=ANSWER_TIMEOUT_MS)
-            cite = page.locator("#rag-chat a.rag-cite").first
+            answer = page.locator("#rag-chat .rag-answer").last.inner_text()
+            cites = page.locator("#rag-chat a.rag-cite")
+            assert cites.count() > 0, f"the answer cites nothing: {answer!r}"
+            cite = cites.first
             expect(cite).to_be_visible()
             href, hover = cite.get_attribute("href"), cite.get_attribute("title") or ""
             assert href is not None and href.startswith("#src-")
