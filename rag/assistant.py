@@ -20,10 +20,12 @@ from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
 from rag.generation import Generator, make_generator
-from rag.prompting import REFUSAL, build_messages, template_text
+from rag.prompting import REFUSAL, build_messages, strip_echo, template_text
 from rag.retrieval import Passage, Retriever, standalone
 from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.verification import verify
+
+CLOSEST = 3  # passages shown with a refusal that the relevance gate decided
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Answer:
     answer: str
     abstained: bool
     citations: list[Citation]
-    passages: list[Passage]
+    passages: list[Passage]  # given to the model; on a refusal, the closest ones found
     timings: Timings = field(default_factory=Timings)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -218,9 +220,12 @@ class Assistant:
         passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens)
         timings = Timings(retrieve_s=time.perf_counter() - started)
         if not passages:
+            # Nothing passed the relevance gate: refuse without asking the model, but show the
+            # closest passages anyway so the user can judge for themselves.
+            closest = self.retriever.retrieve(query, CLOSEST, -1.0, s.context_tokens)
             timings.total_s = time.perf_counter() - started
             yield REFUSAL
-            yield Answer(question, REFUSAL, True, [], [], timings, searched_for=query)
+            yield Answer(question, REFUSAL, True, [], closest, timings, searched_for=query)
             return
         markers = MarkerFilter(len(passages))
         raw: list[str] = []
@@ -232,11 +237,11 @@ class Assistant:
                 yield shown
         if tail := markers.flush():
             yield tail
-        text = normalise_markers("".join(raw), len(passages)).strip()
+        text = strip_echo(normalise_markers("".join(raw), len(passages)))
         abstained = is_refusal(text)
         note = ""
         if abstained:
-            text = REFUSAL
+            text, note = REFUSAL, "the model found no answer in the passages"
         elif s.verify:
             checked = verify(rewritten, text, passages, self.retriever.embedder)
             text, abstained, note = checked.answer, checked.abstained, checked.note

@@ -219,8 +219,13 @@ def _print_sources(answer: Any) -> None:
         print("\nSources:")
         for c in answer.citations:
             print(f'[{c.n}] {c.title}: "{c.quote}"')
+    elif answer.abstained and answer.passages:
+        print("\nClosest passages (judge for yourself; they did not answer it):")
+        for p in answer.passages:
+            text = " ".join(p.chunk.text.split())
+            print(f"[{p.n}] {p.title}: {text[:240]}{'...' if len(text) > 240 else ''}")
     elif not answer.passages:
-        print("\n(no passage in the index is close enough to the question)")
+        print("\n(the index has no passages)")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

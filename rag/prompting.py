@@ -10,6 +10,7 @@ question, so llama.cpp reuses its evaluated state and the examples cost nothing 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 
@@ -44,6 +45,39 @@ def format_passages(passages: list[Passage]) -> str:
 def build_messages(question: str, passages: list[Passage]) -> list[Message]:
     user = load_prompt("answer").format(passages=format_passages(passages), question=question)
     return [Message("system", load_prompt("system")), *examples(), Message("user", user)]
+
+
+# What a small model copies from the prompt instead of answering: passage headers ("[2] (Title)"
+# or "Source 2:", the passage text after them is kept), the "Question:" line, labels.
+_HEADER = re.compile(r"^\s*(?:\[\d+\]\s*\([^)]*\)|(?:source|passage|document)\s*\d+\s*:)\s*", re.I)
+_PROMPT_LINE = re.compile(r"^\s*(?:question|passages?)\s*:", re.I)
+_ANSWER_LABEL = re.compile(r"^\s*answer\s*:\s*", re.I)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[^\W\d_]+", text.lower()))
+
+
+def strip_echo(text: str) -> str:
+    """The model's answer without text it copied from the prompt's scaffolding.
+
+    Drops echoed passage headers (keeping the passage text after them), "Question:" lines, and any sentence of the worked
+    examples (their storm and mayor must never appear in an answer about the news). Passage
+    sentences the model quotes as its answer are kept: that is the answer, cited."""
+    leftovers = {
+        _words(sentence)
+        for m in examples()
+        for sentence in re.split(r"(?<=[.!?»])\s+|\n+", re.sub(r"\[\d+\]\s*\(.*?\)", "", m.content))
+        if len(sentence.split()) >= 4
+    } - {_words(REFUSAL)}
+    lines = []
+    for line in text.splitlines():
+        if _PROMPT_LINE.match(line):
+            continue
+        line = _ANSWER_LABEL.sub("", _HEADER.sub("", line))
+        sentences = re.split(r"(?<=[.!?»\]])\s+(?=[A-Z«\"])", line)
+        lines.append(" ".join(x for x in sentences if _words(x) not in leftovers))
+    return "\n".join(line for line in lines if line.strip()).strip()
 
 
 def template_text() -> str:

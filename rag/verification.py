@@ -30,6 +30,30 @@ from rag.retrieval import Passage
 from rag.support import NUMBER, SupportJudge, content_terms, found, in_context
 
 KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
+# What happens to an answer sentence that no given passage supports. Dropping measured better
+# than marking it (README, "Verification"), and a dropped sentence is never shown as fact.
+UNSUPPORTED = "keep"
+UNSUPPORTED_MARK = "not found in the articles"
+_NUMBER_WORDS = (
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens)\b"
+)
+_TIME_WORDS = (
+    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december|today|yesterday|tomorrow|"
+    r"tonight|morning|afternoon|evening|night|week|weekend|month|year|day|ago|earlier|later|"
+    r"since|after|before|during|recently|spring|summer|autumn|winter)\b"
+)
+# A question that asks "how many" is not answered by a sentence without a number, however well
+# supported: "Iran fired rockets [1]" to "How many rockets did Iran fire?" is a dodge.
+ANSWER_KINDS = (
+    (re.compile(r"^\s*how (many|much)\b", re.I), re.compile(_NUMBER_WORDS, re.I), "number"),
+    (
+        re.compile(r"^\s*(when\b|(on |in )?what (exact )?(date|day|year|month|time)\b)", re.I),
+        re.compile(_TIME_WORDS, re.I),
+        "time",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +78,25 @@ def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: 
     return ""
 
 
-def verify(question: str, answer: str, passages: list[Passage], embedder: Embedder) -> Checked:
-    """The answer to show, given the model's (marker-normalised) answer."""
+def _missing_kind(question: str, answer: str) -> str:
+    """ "number" or "time" when the question asks for one and the answer has none, else ""."""
+    for asks, has, kind in ANSWER_KINDS:
+        if asks.search(question) and not has.search(answer):
+            return kind
+    return ""
+
+
+def verify(
+    question: str,
+    answer: str,
+    passages: list[Passage],
+    embedder: Embedder,
+    unsupported: str | None = None,
+) -> Checked:
+    """The answer to show, given the model's (marker-normalised) answer.
+
+    `unsupported` says what happens to a sentence no passage supports: "drop", "mark" or
+    "keep" (the last two exist to measure the choice)."""
     if not passages:
         return Checked(REFUSAL, True, "no passages")
     text = " ".join(p.chunk.text for p in passages)
@@ -63,21 +104,33 @@ def verify(question: str, answer: str, passages: list[Passage], embedder: Embedd
     kept: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str, str]] = []
     judge = SupportJudge(embedder)
+    unsupported = unsupported or UNSUPPORTED
     moved = 0
     for claim, numbers in answer_sentences(answer):
         detail = _unsupported_detail(claim, evidence_terms, evidence_numbers)
         if not detail:
-            better = repoint(question, claim, numbers, passages, judge)
+            better, supported = repoint(question, claim, numbers, passages, judge)
             moved += better != numbers
             numbers = better
+            if not supported and unsupported != "keep":
+                detail = "no passage supports it"
         marks = "".join(f"[{n}]" for n in numbers)
         (dropped if detail else kept).append((claim, marks, detail))
+    if unsupported == "mark":
+        kept += [
+            (f"{claim.rstrip('.!? ')} ({UNSUPPORTED_MARK}).", "", d) for claim, _, d in dropped
+        ]
     if not kept:
-        return Checked(
-            REFUSAL,
-            True,
-            f"dropped a guess ({dropped[0][2]!r} is in no passage)" if dropped else "",
-        )
+        why = f"dropped every sentence ({dropped[0][2]})" if dropped else ""
+        return Checked(REFUSAL, True, why)
+    if missing := _missing_kind(question, " ".join(c for c, _, _ in kept)):
+        # The model dodged; the best passage sentence may still hold the number or time.
+        passage, sentence = focus_sentence(question, passages, embedder)
+        if _missing_kind(question, sentence):
+            return Checked(
+                REFUSAL, True, f"the answer has no {missing}, which the question asks for"
+            )
+        return Checked(f"{sentence.rstrip()} [{passage.n}]", False, f"extractive: no {missing}")
     shown = " ".join(_with_marks(claim, marks) for claim, marks, _ in kept)
     focus = focus_terms(question, passages)
     answer_terms = set(content_terms(shown))
@@ -104,18 +157,20 @@ def _with_marks(claim: str, marks: str) -> str:
 
 def repoint(
     question: str, claim: str, cited: list[int], passages: list[Passage], judge: SupportJudge
-) -> list[int]:
-    """The passages to cite for `claim`: the cited ones if one supports it, else the best
-    supporting passage, else the citation as the model gave it."""
+) -> tuple[list[int], bool]:
+    """The passages to cite for `claim` (the cited ones if one supports it, else the best
+    supporting passage, else the citation as the model gave it), and whether any supports it."""
     if not content_terms(claim):
-        return cited
+        return cited, True  # "Yes." or a bare name: judged with the question, not alone
     full = in_context(question, claim)
     verdicts = {p.n: judge.best_span(full, p.chunk.text)[2] for p in passages}
     supporting = [n for n, v in verdicts.items() if v.supported]
-    if not supporting or set(cited) & set(supporting):
-        return cited
+    if not supporting:
+        return cited, False
+    if set(cited) & set(supporting):
+        return cited, True
     best = max(supporting, key=lambda n: verdicts[n].lexical + verdicts[n].semantic)
-    return [best]
+    return [best], True
 
 
 def focus_terms(question: str, passages: list[Passage]) -> list[str]:

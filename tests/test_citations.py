@@ -36,3 +36,18 @@ def test_quotes_are_exact_article_spans(seed_text: str) -> None:
     assert c.quote == seed_text[c.start : c.end]
     assert c.quote.startswith("Furthermore") and "mutual defense" in c.quote
     assert (c.n, c.title, c.source) == (1, "Title", "seeds/a.txt")
+
+
+def test_echoed_prompt_text_is_stripped() -> None:
+    from rag.prompting import strip_echo
+
+    echoed = (
+        "[1] (Russia Cautions U.S.) Putin said the treaty is no pact.\n"
+        "Question: What did Putin say?\nAnswer: He spoke in St. Petersburg [1].\n"
+        "Mayor Ana Ruiz ordered schools to close [2]. Source 2: Zakharova urged restraint."
+    )
+    assert strip_echo(echoed) == (
+        "Putin said the treaty is no pact.\nHe spoke in St. Petersburg [1].\n"
+        "Source 2: Zakharova urged restraint."
+    )
+    assert strip_echo("The articles don't say.") == "The articles don't say."

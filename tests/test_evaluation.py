@@ -109,7 +109,7 @@ def test_run_eval_end_to_end_with_fakes(seed_index: Index, embedder: FakeEmbedde
             answers=[["not obligate"]],
             support=["does not obligate either nation to provide military support"],
         ),  # fmt: skip
-        EvalItem("u", "How many troops will Russia send to Iran?", answerable=False),
+        EvalItem("u", "Will Russia send troops to Iran?", answerable=False),
     ]
     report = run_eval(assistant, items, SupportJudge(embedder))
     s = report["summary"]
@@ -124,7 +124,7 @@ def test_run_eval_end_to_end_with_fakes(seed_index: Index, embedder: FakeEmbedde
         and "answered an unanswerable question" in second["failures"]
     )
     text = format_report(report, "test")
-    assert "recall@1" in text and "u How many troops" in text
+    assert "recall@1" in text and "u Will Russia send troops" in text
 
 
 def test_calibration_reports_agreement() -> None:

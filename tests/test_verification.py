@@ -49,3 +49,30 @@ def test_a_citation_to_the_wrong_passage_is_repointed(seed_text: str) -> None:
     assert checked.answer == f"{claim} [1]." and "re-pointed" in checked.note
     uncited = verify("Has Iran asked Russia for military aid?", f"{claim}.", ps, FakeEmbedder())
     assert uncited.answer == f"{claim} [1]."
+
+
+def test_a_dodge_of_how_many_or_when_is_refused(seed_text: str) -> None:
+    ps = passages(seed_text)
+    dodge = verify(
+        "How many Iranian partners approached Russia?",
+        "Iran has not requested military aid from Russia [1].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert dodge.abstained and "number" in dodge.note
+    dated = verify(
+        "When did Putin speak?",
+        "Putin spoke at a late-night press conference [1].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert not dated.abstained  # "night" is a time
+
+
+def test_an_unsupported_sentence_is_never_shown_as_fact(seed_text: str) -> None:
+    ps = passages(seed_text)
+    answer = "Iran has not requested military aid from Russia [1]. Putin will visit Tehran next spring [1]."
+    dropped = verify("Has Iran asked Russia for military aid?", answer, ps, FakeEmbedder(), "drop")
+    assert "Tehran next spring" not in dropped.answer and "military aid" in dropped.answer
+    marked = verify("Has Iran asked Russia for military aid?", answer, ps, FakeEmbedder(), "mark")
+    assert "Putin will visit Tehran next spring (not found in the articles)" in marked.answer
