@@ -37,7 +37,7 @@ EMBED_BATCH = 64
 APPROXIMATE_ABOVE = 100_000
 HNSW_M = 32  # links per node: the usual choice for 384-d text vectors
 HNSW_EF_CONSTRUCTION = 80  # build-time beam: higher builds slower, links better
-HNSW_EF_SEARCH = 128  # query-time beam; saved in the file, so a loaded index keeps it
+HNSW_EF_SEARCH = 256  # query-time beam; saved in the file, so a loaded index keeps it
 
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,

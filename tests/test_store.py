@@ -102,3 +102,36 @@ def test_missing_bad_and_foreign_indexes(tmp_path: Path, embedder: FakeEmbedder)
     (other / "keep.txt").write_text("x")
     with pytest.raises(RagError, match="not an index"):
         build_index(other, [], embedder, 40, 0)
+
+
+def test_large_index_switches_to_hnsw_and_still_finds_the_chunk(
+    tmp_path: Path, embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import faiss
+
+    import rag.store
+
+    monkeypatch.setattr(rag.store, "APPROXIMATE_ABOVE", 3)
+    path = tmp_path / "idx"
+    topics = ["cats purr", "dogs bark", "birds sing", "fish swim", "horses gallop", "bees buzz"]
+    docs = articles(tmp_path, **{t.split()[1]: f"{t.capitalize()} every morning." for t in topics})
+    build_index(path, docs, embedder, 40, 0)
+    index = Index(path)
+    assert isinstance(index.vectors, faiss.IndexHNSWFlat)
+    assert index.vectors.hnsw.efSearch == rag.store.HNSW_EF_SEARCH  # kept in the file
+    row, score = index.search(embedder.embed(["Why do horses gallop?"])[0], 3)[0]
+    assert index.chunks([row])[row].text == "Horses gallop every morning." and score > 0.5
+    assert index.cosine(embedder.embed(["Horses gallop"])[0], [row])[row] == pytest.approx(score)
+    index.close()
+    # Copying vectors out of an HNSW index into the next build keeps them searchable.
+    build_index(path, articles(tmp_path, ants="Ants march in lines."), embedder, 40, 0)
+    index = Index(path)
+    assert len(index) == 7
+    row, score = index.search(embedder.embed(["Bees buzz every morning."])[0], 1)[0]
+    assert index.chunks([row])[row].text == "Bees buzz every morning." and score == pytest.approx(
+        1.0, abs=1e-5
+    )
+    index.close()
+    monkeypatch.setattr(rag.store, "APPROXIMATE_ABOVE", 100)
+    build_index(path, [], embedder, 40, 0, rebuild=True)
+    assert isinstance(Index(path).vectors, faiss.IndexFlatIP)
