@@ -1,4 +1,4 @@
-"""`rag index | list | remove | ask | eval`: a thin command-line shell over `assistant` and `store`.
+"""`rag index | list | remove | ask | chat | eval`: a thin command-line shell over `assistant` and `store`.
 
 Owns: flags, printing and exit codes. Every RagError becomes one line on stderr and exit 1;
 Ctrl-C exits 130 without a traceback (the index swap is atomic, so nothing is lost).
