@@ -6,7 +6,9 @@ building an Embedder is cheap. Leaves storage and search to `store`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,6 +17,13 @@ import numpy as np
 from rag.errors import RagError
 
 BUNDLED = "all-minilm-l6-v2"
+# 64 texts per forward pass: on 2 cores 1.5-2x the chunks/s of 32 on BBC chunks, same vectors
+# (benchmarks/results/embed-backends.json).
+BATCH_SIZE = 64
+# A question is a few tokens. Two torch threads spin-wait on each other whenever the other core
+# is busy (llama.cpp, another job): on the loaded 2-core machine a question took 160-950 ms with
+# two threads and 47 ms with one (benchmarks/README.md). Calls this small get one thread.
+FEW_TEXTS = 4
 
 
 class Embedder(Protocol):
@@ -41,7 +50,7 @@ def _bundled_path() -> str:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model folder; the bundled MiniLM by default."""
 
-    def __init__(self, name: str = BUNDLED, batch_size: int = 32) -> None:
+    def __init__(self, name: str = BUNDLED, batch_size: int = BATCH_SIZE) -> None:
         self.name = name
         self.batch_size = batch_size
         self._model: Any = None
@@ -76,14 +85,28 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._load().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self._load()
+        with _one_thread() if len(texts) <= FEW_TEXTS else contextlib.nullcontext():
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)  # (n, dim), L2-normalised
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_embedder(name: str) -> Embedder:
