@@ -87,3 +87,44 @@ def test_keyword_search_finds_what_vectors_miss(seed_index: Index, embedder: Fak
     assert any("treaty" in p.chunk.text for p in passages)
     spans = [(p.chunk.start, p.chunk.end) for p in passages]
     assert len(set(spans)) == len(spans)
+
+
+def test_articles_can_be_added_and_removed_while_running(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path
+) -> None:
+    assistant, _ = make(seed_index, embedder)
+    seed_title = seed_index.articles()[0].title
+    note = tmp_path / "harbour.txt"
+    note.write_text("Harbour budget agreed\n\nMinisters agreed the harbour budget in Brussels.\n")
+    calls = embedder.calls
+    report, warnings = assistant.add_files([note])
+    assert (report.added, report.articles, warnings) == (1, 2, [])
+    assert embedder.calls == calls + 1  # only the new article was embedded
+    answer = assistant.ask("What did ministers agree in Brussels?")
+    assert any("harbour budget" in p.chunk.text for p in answer.passages)
+    new_id = next(a.id for a in assistant.article_infos() if a.title == "Harbour budget agreed")
+    assistant.remove_articles([new_id])
+    assert [a.title for a in assistant.article_infos()] == [seed_title]
+    with pytest.raises(RagError, match="no article"):
+        assistant.remove_articles([new_id])
+
+
+def test_settings_change_without_a_restart(seed_index: Index, embedder: FakeEmbedder) -> None:
+    assistant, gen = make(seed_index, embedder, "Putin spoke [1].")
+    assistant.configure(top_k=1, temperature=0.5)
+    assistant.ask("What did Putin say about the treaty?")
+    assert assistant.settings.top_k == 1 and gen.prompts[0][-1].content.count("\n\n[") == 0
+    with pytest.raises(RagError, match="between 1 and 20"):
+        assistant.configure(top_k=0)
+    with pytest.raises(RagError):
+        assistant.configure(model="no-such-preset")
+    assert assistant.settings.top_k == 1  # a failed change leaves the settings as they were
+
+
+def test_a_follow_up_is_searched_and_answered_standalone(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
+    assistant, gen = make(seed_index, embedder, "In St. Petersburg [1].")
+    answer = assistant.ask("Did Iran ask him for help?", ["What did Putin say about the treaty?"])
+    assert answer.searched_for == "Did Iran ask Putin for help?"
+    assert "Question: Did Iran ask Putin for help?" in gen.prompts[0][-1].content
