@@ -50,3 +50,10 @@ test: install lint
 
 clean:
 	rm -rf $(VENV) indexes/default
+
+# Speed at scale against same-run baselines: about 20 min on an idle 2-core machine (far more
+# under load); BENCH_FLAGS=--quick for about 6.
+# Needs ../shared/corpora/bbc, read in place. Writes benchmarks/results/bench-DATE.json.
+.PHONY: bench
+bench: install-models
+	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
