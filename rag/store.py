@@ -277,6 +277,7 @@ def build_index(
         return report  # nothing to do: no file is touched, so an unchanged re-index is cheap
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -308,6 +309,8 @@ def build_index(
             row += len(copied)
         for article in new_articles.values():
             _insert_article(db, article, old.added(article.id) if old else _now())
+        if on_progress:
+            on_progress(0, len(fresh))  # the total is known now; the first batch takes a while
         for i in range(0, len(fresh), EMBED_BATCH):
             batch = fresh[i : i + EMBED_BATCH]
             vectors = embedder.embed([c.text for c in batch])  # (len(batch), dim) float32
@@ -359,6 +362,24 @@ def _chunk_count(old: Index | None, kept: list[Article]) -> int:
         return 0
     counts = dict(old.db.execute("SELECT article_id, COUNT(*) FROM chunks GROUP BY article_id"))
     return sum(counts.get(a.id, 0) for a in kept)
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Delete temp folders left by builds that were killed (their process is gone)."""
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _stored_articles(path: Path) -> list[Article]:

@@ -103,3 +103,4 @@ def test_killed_index_build_leaves_the_old_index_usable(tmp_path: Path) -> None:
     again = rag("index", str(tmp_path / "more"), "--index", str(index), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "2 articles (1 new or changed)" in again.stdout
+    assert not list(tmp_path.glob(".idx.tmp-*"))  # the killed build's leftovers are cleaned up
