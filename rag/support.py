@@ -123,6 +123,21 @@ class SupportJudge:
     def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None) -> None:
         self.embedder = embedder
         self.thresholds = thresholds or Thresholds()
+        # Every claim is judged against the same few passages' sentences: embed each text once.
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """(len(texts), dim) L2-normalised vectors, embedding only texts not seen before."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache.update(zip(missing, self.embedder.embed(missing), strict=True))
+        return np.stack([self._cache[t] for t in texts])
+
+    def prefetch(self, claims: list[str], texts: list[str]) -> None:
+        """Embed the claims and every candidate span of `texts` in one call."""
+        self._vectors(claims + [text[s:e] for text in texts for s, e in _candidates(text)])
 
     def lexical(self, claim: str, evidence: str) -> float:
         wanted = content_terms(claim)
@@ -162,7 +177,7 @@ class SupportJudge:
         if not pairs:
             return []
         texts = [c for c, _ in pairs] + [e for _, e in pairs]
-        vectors = self.embedder.embed(texts)  # (2 * len(pairs), dim), L2-normalised
+        vectors = self._vectors(texts)  # (2 * len(pairs), dim), L2-normalised
         n = len(pairs)
         cosines = np.sum(vectors[:n] * vectors[n:], axis=1)
         out = []
@@ -179,11 +194,16 @@ class SupportJudge:
 
         Offsets are into `text`. Ranked by supported first, then by the mean of both scores.
         """
-        spans = sentence_spans(text) or [(0, len(text))]
-        candidates = spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+        candidates = _candidates(text)
         judged = self.judge_many([(claim, text[s:e]) for s, e in candidates])
         best = max(
             range(len(candidates)),
             key=lambda i: (judged[i].supported, judged[i].lexical + judged[i].semantic, -i),
         )
         return candidates[best][0], candidates[best][1], judged[best]
+
+
+def _candidates(text: str) -> list[tuple[int, int]]:
+    """Spans that may support a claim: each sentence, and each pair of adjacent sentences."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]

@@ -34,6 +34,7 @@ KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking senten
 # than marking it (README, "Verification"), and a dropped sentence is never shown as fact.
 UNSUPPORTED = "keep"
 UNSUPPORTED_MARK = "not found in the articles"
+NO_SUPPORT = "no passage supports it"
 _NUMBER_WORDS = (
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens)\b"
@@ -105,21 +106,25 @@ def verify(
     dropped: list[tuple[str, str, str]] = []
     judge = SupportJudge(embedder)
     unsupported = unsupported or UNSUPPORTED
-    moved = 0
-    for claim, numbers in answer_sentences(answer):
+    moved = marked = 0
+    sentences = list(answer_sentences(answer))
+    judge.prefetch(
+        [in_context(question, c) for c, _ in sentences], [p.chunk.text for p in passages]
+    )
+    for claim, numbers in sentences:
         detail = _unsupported_detail(claim, evidence_terms, evidence_numbers)
         if not detail:
             better, supported = repoint(question, claim, numbers, passages, judge)
             moved += better != numbers
             numbers = better
             if not supported and unsupported != "keep":
-                detail = "no passage supports it"
+                detail = NO_SUPPORT
+        if detail == NO_SUPPORT and unsupported == "mark":
+            # Shown, in place, as what it is; guesses (a number or name in no passage) are not.
+            claim, numbers = f"{claim.rstrip('.!? ')} ({UNSUPPORTED_MARK}).", []
+            detail, marked = "", marked + 1
         marks = "".join(f"[{n}]" for n in numbers)
         (dropped if detail else kept).append((claim, marks, detail))
-    if unsupported == "mark":
-        kept += [
-            (f"{claim.rstrip('.!? ')} ({UNSUPPORTED_MARK}).", "", d) for claim, _, d in dropped
-        ]
     if not kept:
         why = f"dropped every sentence ({dropped[0][2]})" if dropped else ""
         return Checked(REFUSAL, True, why)
@@ -143,6 +148,7 @@ def verify(
         )
     notes = [f"dropped {len(dropped)} sentence(s) with details in no passage"] if dropped else []
     notes += [f"added or re-pointed the citations of {moved} sentence(s)"] if moved else []
+    notes += [f"marked {marked} sentence(s) no passage supports"] if marked else []
     return Checked(shown, False, "; ".join(notes))
 
 
@@ -163,6 +169,7 @@ def repoint(
     if not content_terms(claim):
         return cited, True  # "Yes." or a bare name: judged with the question, not alone
     full = in_context(question, claim)
+    judge.prefetch([full], [p.chunk.text for p in passages])
     verdicts = {p.n: judge.best_span(full, p.chunk.text)[2] for p in passages}
     supporting = [n for n, v in verdicts.items() if v.supported]
     if not supporting:

@@ -71,8 +71,8 @@ def test_a_dodge_of_how_many_or_when_is_refused(seed_text: str) -> None:
 
 def test_an_unsupported_sentence_is_never_shown_as_fact(seed_text: str) -> None:
     ps = passages(seed_text)
-    answer = "Iran has not requested military aid from Russia [1]. Putin will visit Tehran next spring [1]."
+    answer = "Iran has not requested military aid from Russia [1]. Putin promised Russia would defend Iran with its navy [1]."
     dropped = verify("Has Iran asked Russia for military aid?", answer, ps, FakeEmbedder(), "drop")
-    assert "Tehran next spring" not in dropped.answer and "military aid" in dropped.answer
+    assert "navy" not in dropped.answer and "military aid" in dropped.answer
     marked = verify("Has Iran asked Russia for military aid?", answer, ps, FakeEmbedder(), "mark")
-    assert "Putin will visit Tehran next spring (not found in the articles)" in marked.answer
+    assert "Putin promised Russia would defend Iran with its navy (not found in the articles)" in marked.answer
