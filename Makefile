@@ -6,7 +6,6 @@ BIN := $(VENV)/bin
 # A portable AVX2 build: -march=native turns on AMX kernels, which crash (SIGSEGV in
 # ggml_backend_amx_mul_mat) on the AMX-capable Xeons of our VMs.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
-QUESTION ?= What did Putin say about the treaty?
 
 .PHONY: install install-models run index test fast lint clean
 
