@@ -18,7 +18,8 @@ from typing import Any
 from rag.assistant import Answer, Assistant
 from rag.citations import answer_sentences
 from rag.errors import RagError
-from rag.support import SupportJudge, content_terms
+from rag.support import SupportJudge, content_terms, in_context
+from rag.verification import UNSUPPORTED_MARK
 
 RANK_DEPTH = 5  # recall@1/3/5 and MRR look this deep
 
@@ -58,6 +59,7 @@ class ItemResult:
     prompt_tokens: int
     completion_tokens: int
     failures: list[str] = field(default_factory=list)
+    unsupported_facts: int = 0  # unmarked sentences that no passage they cite supports
 
 
 def _norm(text: str) -> str:
@@ -162,6 +164,23 @@ def grade_citations(answer: Answer, judge: SupportJudge) -> tuple[int, int, int,
     return sentences, supported_sentences, n_citations, supported_citations
 
 
+def unsupported_facts(answer: Answer, judge: SupportJudge) -> int:
+    """Sentences shown as fact (no "not found in the articles" mark) that no passage they cite
+    supports, read in the context of the question as verification reads them."""
+    if answer.abstained:
+        return 0
+    by_n = {p.n: p for p in answer.passages}
+    count = 0
+    for claim, numbers in answer_sentences(answer.answer):
+        if UNSUPPORTED_MARK in claim or not content_terms(claim):
+            continue
+        full = in_context(answer.searched_for or answer.question, claim)
+        count += not any(
+            judge.best_span(full, by_n[n].chunk.text)[2].supported for n in numbers if n in by_n
+        )
+    return count
+
+
 def evaluate_item(assistant: Assistant, judge: SupportJudge, item: EvalItem) -> ItemResult:
     answer = assistant.ask(item.question, item.history)
     s = assistant.settings
@@ -192,6 +211,7 @@ def evaluate_item(assistant: Assistant, judge: SupportJudge, item: EvalItem) -> 
         sentences, sentences_ok, citations, citations_ok, len(answer.citations), verbatim,
         answer.timings.first_token_s,
         answer.timings.total_s, answer.prompt_tokens, answer.completion_tokens, failures,
+        unsupported_facts(answer, judge),
     )  # fmt: skip
 
 
@@ -249,6 +269,7 @@ def summarise(results: list[ItemResult]) -> dict[str, Any]:
             "verbatim_quotes": _share(
                 sum(r.quotes_verbatim for r in results), sum(r.quotes for r in results)
             ),
+            "unsupported_as_fact": sum(r.unsupported_facts for r in results),
         },
         "speed": {
             "first_token_s": _stats(r.first_token_s for r in results),
@@ -293,7 +314,8 @@ def format_report(report: dict[str, Any], name: str) -> str:
         f"  refusals    abstention {_fmt(f['abstention'])} of {f['unanswerable']} unanswerable  "
         f"false abstention {_fmt(f['false_abstention'])} of {f['answerable']} answerable",
         f"  citations   recall {_fmt(c['recall'])}  precision {_fmt(c['precision'])}  "
-        f"verbatim quotes {_fmt(c['verbatim_quotes'])}",
+        f"verbatim quotes {_fmt(c['verbatim_quotes'])}  "
+        f"unsupported shown as fact {c.get('unsupported_as_fact')}",
         f"  speed       first token {sp['first_token_s']['median']} s (p95 {sp['first_token_s']['p95']})  "
         f"total {sp['total_s']['median']} s (p95 {sp['total_s']['p95']})  "
         f"prompt {sp['prompt_tokens']['median']} tok  completion {sp['completion_tokens']['median']} tok  "
