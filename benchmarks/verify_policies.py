@@ -70,6 +70,8 @@ def main() -> None:
     parser.add_argument("--retrieval")
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
+    parser.add_argument("--show", action="store_true", help="print each unsupported sentence")
     args = parser.parse_args()
     settings = load_settings(model=args.model, index=args.index, retrieval=args.retrieval)
     name = f"{args.dataset.stem}-{settings.model}-{settings.retrieval}"
@@ -79,12 +81,16 @@ def main() -> None:
     rows = {}
     assistant = Assistant.from_settings(settings)
     assistant.generator = CachedGenerator(assistant.generator, cache)
-    for policy in POLICIES:
+    for policy in args.policies:
         assistant.settings = settings.replace(verify=policy != "no-verify")
         rag.verification.UNSUPPORTED = policy if policy != "no-verify" else "keep"
         report = run_eval(assistant, items, SupportJudge(assistant.retriever.embedder))
         print(format_report(report, f"{name} {policy}").split("failures")[0], flush=True)
         rows[policy] = report["summary"]
+        if args.show:
+            for r in report["results"]:
+                if r["unsupported_facts"]:
+                    print(f"  {r['id']} {r['question']}\n    -> {r['answer']}")
     out.write_text(json.dumps(rows, indent=1) + "\n")
     print(
         "| policy | correct | abstention | false abst. | cit. recall | cit. precision | verbatim |"

@@ -81,7 +81,8 @@ def strip_markers(text: str) -> str:
 def answer_sentences(answer: str) -> Iterator[tuple[str, list[int]]]:
     """Each answer sentence without markers, with the passage numbers it cites."""
     # A marker after the full stop ("... Iran. [2]") belongs to the sentence before it.
-    answer = re.sub(r"([.!?])((?:\s*\[\d+\])+)", r"\2\1", answer)
+    # So does one after a closing quote: "... a scenario.» [1]".
+    answer = re.sub(r"([.!?][»”\"’)]*)((?:\s*\[\d+\])+)", r"\2\1", answer)
     for start, end in sentence_spans(answer):
         sentence = answer[start:end]
         numbers = [int(n) for g in _GROUP.findall(sentence) for n in re.findall(r"\d+", g)]

@@ -51,3 +51,8 @@ def test_echoed_prompt_text_is_stripped() -> None:
         "Source 2: Zakharova urged restraint."
     )
     assert strip_echo("The articles don't say.") == "The articles don't say."
+
+
+def test_a_marker_after_a_closing_quote_belongs_to_the_sentence() -> None:
+    pairs = list(answer_sentences("Putin replied, «I don’t want to entertain it.» [1]"))
+    assert pairs == [("Putin replied, «I don’t want to entertain it.»", [1])]
