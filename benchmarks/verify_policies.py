@@ -23,7 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import rag.verification  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.evaluation import format_report, load_dataset, run_eval  # noqa: E402
@@ -82,8 +81,9 @@ def main() -> None:
     assistant = Assistant.from_settings(settings)
     assistant.generator = CachedGenerator(assistant.generator, cache)
     for policy in args.policies:
-        assistant.settings = settings.replace(verify=policy != "no-verify")
-        rag.verification.UNSUPPORTED = policy if policy != "no-verify" else "keep"
+        assistant.settings = settings.replace(
+            verify=policy != "no-verify", unsupported=policy if policy != "no-verify" else "keep"
+        )
         report = run_eval(assistant, items, SupportJudge(assistant.retriever.embedder))
         print(format_report(report, f"{name} {policy}").split("failures")[0], flush=True)
         rows[policy] = report["summary"]

@@ -243,7 +243,7 @@ class Assistant:
         if abstained:
             text, note = REFUSAL, "the model found no answer in the passages"
         elif s.verify:
-            checked = verify(rewritten, text, passages, self.retriever.embedder)
+            checked = verify(rewritten, text, passages, self.retriever.embedder, s.unsupported)
             text, abstained, note = checked.answer, checked.abstained, checked.note
         citations: list[Citation] = []
         if not abstained:

@@ -34,6 +34,7 @@ class Settings:
     n_threads: int = 0  # 0 = all cores
     temperature: float = 0.0
     verify: bool = True  # check answers against the passages (rag/verification.py)
+    unsupported: str = "mark"  # a sentence no passage supports: mark | drop | keep
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None changes applied."""

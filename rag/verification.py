@@ -25,6 +25,7 @@ import numpy as np
 from rag.chunking import sentence_spans
 from rag.citations import answer_sentences
 from rag.embedding import Embedder
+from rag.errors import RagError
 from rag.prompting import REFUSAL
 from rag.retrieval import Passage
 from rag.support import NUMBER, SupportJudge, content_terms, found, in_context
@@ -35,6 +36,7 @@ KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking senten
 # it refused 33% of answerable questions against 9% (the check is strict about paraphrase);
 # marking keeps correctness and never shows such a sentence as fact.
 UNSUPPORTED = "mark"
+POLICIES = ("mark", "drop", "keep")
 UNSUPPORTED_MARK = "not found in the articles"
 NO_SUPPORT = "no passage supports it"
 _NUMBER_WORDS = (
@@ -108,6 +110,8 @@ def verify(
     dropped: list[tuple[str, str, str]] = []
     judge = SupportJudge(embedder)
     unsupported = unsupported or UNSUPPORTED
+    if unsupported not in POLICIES:
+        raise RagError(f"unsupported must be one of {', '.join(POLICIES)}, not {unsupported!r}")
     moved = marked = 0
     sentences = list(answer_sentences(answer))
     judge.prefetch(

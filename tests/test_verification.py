@@ -38,7 +38,9 @@ def test_an_answer_about_something_else_becomes_the_best_sentence(seed_text: str
         "Furthermore, he clarified that a treaty"
     ) and checked.answer.endswith("[1]")
     assert "extractive" in checked.note
-    kept = verify(question, "The treaty is not a mutual defense agreement [1].", ps, FakeEmbedder())
+    kept = verify(
+        question, "The treaty is not a mutual defense agreement [1].", ps, FakeEmbedder(), "keep"
+    )
     assert kept.answer == "The treaty is not a mutual defense agreement [1]." and kept.note == ""
 
 
@@ -75,4 +77,7 @@ def test_an_unsupported_sentence_is_never_shown_as_fact(seed_text: str) -> None:
     dropped = verify("Has Iran asked Russia for military aid?", answer, ps, FakeEmbedder(), "drop")
     assert "navy" not in dropped.answer and "military aid" in dropped.answer
     marked = verify("Has Iran asked Russia for military aid?", answer, ps, FakeEmbedder(), "mark")
-    assert "Putin promised Russia would defend Iran with its navy (not found in the articles)" in marked.answer
+    assert (
+        "Putin promised Russia would defend Iran with its navy (not found in the articles)"
+        in marked.answer
+    )
