@@ -182,31 +182,38 @@ class Retriever:
         scores: list[float] = []
         chosen: list[np.ndarray] = []  # vectors of the chunks taken, to skip near-duplicates
         used = taken = 0
-        for row in order:
-            if taken == k:  # k chunks in all, merged or not, keeps the prompt short
-                break
-            chunk = chunks[row]
-            # The cosine gate only rules out what the keywords didn't find: off-topic questions.
-            if cosine[row] < min_score and row not in keyword_hits:
-                continue
-            home = next(
-                (i for i, g in enumerate(groups) if any(_touches(chunk, c) for c in g)), None
-            )
-            vector = self.index.vector(row)
-            if home is None and any(float(v @ vector) > DUPLICATE_COSINE for v in chosen):
-                continue
-            cost = self.count(chunk.text) + (0 if home is not None else 12)  # + "[n] (title)"
-            if groups and used + cost > budget_tokens:
-                break
-            chosen.append(vector)
-            used += cost
-            taken += 1
-            if home is None:
-                groups.append([chunk])
-                scores.append(cosine[row])
-            else:
-                groups[home].append(chunk)
-                scores[home] = max(scores[home], cosine[row])
+        taken_rows: set[int] = set()
+        # Two passes: first the best chunk of each article (so one long article cannot crowd out
+        # the others), then the rest in rank order (so a single-article index fills up as before).
+        for first_pass in (True, False):
+            for row in order:
+                if taken == k:  # k chunks in all, merged or not, keeps the prompt short
+                    break
+                chunk = chunks[row]
+                # The cosine gate only rules out what keywords didn't find: off-topic questions.
+                if row in taken_rows or (cosine[row] < min_score and row not in keyword_hits):
+                    continue
+                home = next(
+                    (i for i, g in enumerate(groups) if any(_touches(chunk, c) for c in g)), None
+                )
+                if first_pass and any(g[0].article_id == chunk.article_id for g in groups):
+                    continue
+                vector = self.index.vector(row)
+                if home is None and any(float(v @ vector) > DUPLICATE_COSINE for v in chosen):
+                    continue
+                cost = self.count(chunk.text) + (0 if home is not None else 12)  # "[n] (title)"
+                if groups and used + cost > budget_tokens:
+                    break
+                chosen.append(vector)
+                taken_rows.add(row)
+                used += cost
+                taken += 1
+                if home is None:
+                    groups.append([chunk])
+                    scores.append(cosine[row])
+                else:
+                    groups[home].append(chunk)
+                    scores[home] = max(scores[home], cosine[row])
         return [
             self._passage(n, group, score)
             for n, (group, score) in enumerate(zip(groups, scores, strict=True), 1)
