@@ -127,7 +127,7 @@ def verify(
                 detail = NO_SUPPORT
         if detail == NO_SUPPORT and unsupported == "mark":
             # Shown, in place, as what it is; guesses (a number or name in no passage) are not.
-            claim, numbers = f"{claim.rstrip('.!? ')} ({UNSUPPORTED_MARK}).", []
+            claim, numbers = _marked(claim), []
             detail, marked = "", marked + 1
         marks = "".join(f"[{n}]" for n in numbers)
         (dropped if detail else kept).append((claim, marks, detail))
@@ -156,6 +156,15 @@ def verify(
     notes += [f"added or re-pointed the citations of {moved} sentence(s)"] if moved else []
     notes += [f"marked {marked} sentence(s) no passage supports"] if marked else []
     return Checked(shown, False, "; ".join(notes))
+
+
+def _marked(claim: str) -> str:
+    """'He said «no.»' -> 'He said «no» (not found in the articles).': the mark stays inside
+    the sentence, so no reader or sentence splitter can separate the two."""
+    body, closing = claim.rstrip(), ""
+    while body and body[-1] in '»”"’':
+        closing, body = body[-1] + closing, body[:-1].rstrip()
+    return f"{body.rstrip('.!? ')}{closing} ({UNSUPPORTED_MARK})."
 
 
 def _with_marks(claim: str, marks: str) -> str:

@@ -81,3 +81,12 @@ def test_an_unsupported_sentence_is_never_shown_as_fact(seed_text: str) -> None:
         "Putin promised Russia would defend Iran with its navy (not found in the articles)"
         in marked.answer
     )
+
+
+def test_the_mark_stays_inside_a_sentence_that_ends_in_a_quote() -> None:
+    from rag.citations import answer_sentences
+    from rag.verification import _marked
+
+    marked = _marked("He said it would «represent a perilous move.»")
+    assert marked == "He said it would «represent a perilous move» (not found in the articles)."
+    assert [s for s, _ in answer_sentences(marked)] == [marked]
