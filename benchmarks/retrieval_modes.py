@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from rag.articles import Article, find_files, load_articles, make_article  # noqa: E402
 from rag.embedding import Embedder, make_embedder  # noqa: E402
 from rag.evaluation import is_relevant, load_dataset  # noqa: E402
-from rag.retrieval import MODES, Passage, Retriever, standalone  # noqa: E402
+from rag.retrieval import MODES, Passage, Retriever, search_text, standalone  # noqa: E402
 from rag.store import Index, build_index  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -58,8 +58,9 @@ def dataset_queries(dataset: Path) -> list[Query]:
         if not item.answerable:
             continue
         rewritten, context = standalone(item.question, item.history)
-        query = f"{rewritten} (following: {context})" if context else rewritten
-        queries.append((query, lambda p, item=item: is_relevant(p.chunk.text, item)))  # type: ignore[misc]
+        queries.append(
+            (search_text(rewritten, context), lambda p, item=item: is_relevant(p.chunk.text, item))
+        )  # type: ignore[misc]
     return queries
 
 

@@ -21,7 +21,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
 from rag.generation import Generator, make_generator
 from rag.prompting import REFUSAL, build_messages, strip_echo, template_text
-from rag.retrieval import Passage, Retriever, standalone
+from rag.retrieval import Passage, Retriever, search_text, standalone
 from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.verification import verify
 
@@ -216,7 +216,7 @@ class Assistant:
         # A follow-up is rewritten to stand alone, and the model answers the rewritten question:
         # it sees no conversation, so "And where did he say it?" must name who and what.
         rewritten, context = standalone(question, history)
-        query = f"{rewritten} (following: {context})" if context else rewritten
+        query = search_text(rewritten, context)
         passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens)
         timings = Timings(retrieve_s=time.perf_counter() - started)
         if not passages:

@@ -113,6 +113,11 @@ def standalone(question: str, history: Sequence[str]) -> tuple[str, str]:
     return question, previous if not names or _DANGLING.search(question) else ""
 
 
+def search_text(rewritten: str, context: str) -> str:
+    """What is searched and asked: the rewritten question, with the previous one if kept."""
+    return f"{rewritten} (following: {context})" if context else rewritten
+
+
 def fuse(*rankings: tuple[list[int], float]) -> list[int]:
     """Weighted reciprocal rank fusion: rows that rank well in either list come first."""
     scores: dict[int, float] = {}
