@@ -157,8 +157,12 @@ class SupportJudge:
             return "name"  # a proper noun the evidence never mentions: "Lavrov", "Reuters"
         claim_neg, evidence_neg = negated_terms(claim), negated_terms(evidence)
         # Something negated on one side but asserted on the other: "has (not) requested aid".
-        if (claim_neg & (evidence_terms - evidence_neg)) or (
-            evidence_neg & (claim_terms - claim_neg)
+        # And a claim that something did not happen needs a negation in its evidence: an article
+        # that never mentions a reply does not say "Khamenei did not respond".
+        if (
+            (claim_neg and not evidence_neg)
+            or (claim_neg & (evidence_terms - evidence_neg))
+            or (evidence_neg & (claim_terms - claim_neg))
         ):
             return "negation"
         return ""

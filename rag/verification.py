@@ -28,7 +28,7 @@ from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.prompting import REFUSAL
 from rag.retrieval import Passage
-from rag.support import NUMBER, SupportJudge, content_terms, found, in_context
+from rag.support import NEGATIONS, NUMBER, SupportJudge, content_terms, found, in_context
 
 KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
 # What happens to an answer sentence that no given passage supports: it is shown marked "(not
@@ -50,15 +50,40 @@ _TIME_WORDS = (
     r"since|after|before|during|recently|spring|summer|autumn|winter)\b"
 )
 # A question that asks "how many" is not answered by a sentence without a number, however well
-# supported: "Iran fired rockets [1]" to "How many rockets did Iran fire?" is a dodge.
+# supported: "Iran fired rockets [1]" to "How many rockets did Iran fire?" is a dodge. The same
+# holds for "when" without a time, and for "what is the name" without a name the question lacks.
 ANSWER_KINDS = (
-    (re.compile(r"^\s*how (many|much)\b", re.I), re.compile(_NUMBER_WORDS, re.I), "number"),
-    (
-        re.compile(r"^\s*(when\b|(on |in )?what (exact )?(date|day|year|month|time)\b)", re.I),
-        re.compile(_TIME_WORDS, re.I),
-        "time",
-    ),
+    (re.compile(r"^\s*how (many|much)\b", re.I), "number"),
+    (re.compile(r"^\s*how long\b", re.I), "duration"),
+    (re.compile(r"\b(what|which) (exact )?(date|day)\b", re.I), "date"),
+    (re.compile(r"^\s*(when\b|(in |at )?what (year|month|time)\b)", re.I), "time"),
+    (re.compile(r"\b(what|which) (is|was|are|were) the (\w+ )?names?\b", re.I), "name"),
 )
+_HAS_NUMBER = re.compile(_NUMBER_WORDS, re.I)
+_HAS_TIME = re.compile(_TIME_WORDS, re.I)
+_HAS_DURATION = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
+# "Earlier this year" is a time but not the date asked for.
+_HAS_DATE = re.compile(
+    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december|today|yesterday|"
+    r"tomorrow)\b",
+    re.I,
+)
+
+
+def _has(kind: str, answer: str, question: str) -> bool:
+    if kind == "number":
+        return bool(_HAS_NUMBER.search(answer))
+    if kind == "time":
+        return bool(_HAS_TIME.search(answer))
+    if kind == "duration":
+        return bool(_HAS_NUMBER.search(answer) or _HAS_DURATION.search(answer))
+    if kind == "date":
+        return bool(_HAS_DATE.search(answer))
+    # A name: a capitalised word or a quotation that the question does not already contain.
+    asked = set(content_terms(question))
+    names = [t for t, weight in content_terms(answer).items() if weight > 1]
+    return any(not found(t, asked) for t in names) or bool(re.search(r"[«“\"]", answer))
 
 
 @dataclass(frozen=True)
@@ -84,9 +109,12 @@ def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: 
 
 
 def _missing_kind(question: str, answer: str) -> str:
-    """ "number" or "time" when the question asks for one and the answer has none, else ""."""
-    for asks, has, kind in ANSWER_KINDS:
-        if asks.search(question) and not has.search(answer):
+    """The kind of answer the question asks for ("number", "duration", "date", "time",
+    "name") if the
+    answer lacks it, else "".
+    """
+    for asks, kind in ANSWER_KINDS:
+        if asks.search(question) and not _has(kind, answer, question):
             return kind
     return ""
 
@@ -104,7 +132,9 @@ def verify(
     "keep" (the last two exist to measure the choice)."""
     if not passages:
         return Checked(REFUSAL, True, "no passages")
-    text = " ".join(p.chunk.text for p in passages)
+    # A name the question itself uses is not the model's guess ("Americans" in a question
+    # about "U.S." passages); whether the sentence is supported is judged below.
+    text = " ".join([question] + [p.chunk.text for p in passages])
     evidence_terms, evidence_numbers = set(content_terms(text)), set(NUMBER.findall(text))
     kept: list[tuple[str, str, str]] = []
     dropped: list[tuple[str, str, str]] = []
@@ -133,29 +163,41 @@ def verify(
         (dropped if detail else kept).append((claim, marks, detail))
     if not kept:
         why = f"dropped every sentence ({dropped[0][2]})" if dropped else ""
-        return Checked(REFUSAL, True, why)
+        return extractive(question, passages, embedder, why)
     if missing := _missing_kind(question, " ".join(c for c, _, _ in kept)):
-        # The model dodged; the best passage sentence may still hold the number or time.
-        passage, sentence = focus_sentence(question, passages, embedder)
-        if _missing_kind(question, sentence):
-            return Checked(
-                REFUSAL, True, f"the answer has no {missing}, which the question asks for"
-            )
-        return Checked(f"{sentence.rstrip()} [{passage.n}]", False, f"extractive: no {missing}")
+        # The model dodged; the best passage sentence may still hold the number, time or name.
+        return extractive(question, passages, embedder, f"the answer has no {missing}")
     shown = " ".join(_with_marks(claim, marks) for claim, marks, _ in kept)
+    # An unsupported denial ("Khamenei did not respond to the demand") only negates the question.
+    denial = marked == len(kept) and not adds_information(question, shown, negation=False)
+    if denial or not adds_information(question, shown):
+        # "AFP contributed the reporting [1]" to "Which AFP journalist contributed the
+        # reporting?" only restates the question; a passage sentence may still answer it.
+        return extractive(question, passages, embedder, "the answer only restated the question")
     focus = focus_terms(question, passages)
     answer_terms = set(content_terms(shown))
     if focus and not any(found(t, answer_terms) for t in focus):
-        passage, sentence = focus_sentence(question, passages, embedder)
-        return Checked(
-            f"{sentence.rstrip()} [{passage.n}]",
-            False,
-            f"extractive: the answer did not mention {focus[0]!r}",
-        )
+        why = f"the answer did not mention {focus[0]!r}"
+        return extractive(question, passages, embedder, why)
     notes = [f"dropped {len(dropped)} sentence(s) with details in no passage"] if dropped else []
     notes += [f"added or re-pointed the citations of {moved} sentence(s)"] if moved else []
     notes += [f"marked {marked} sentence(s) no passage supports"] if marked else []
     return Checked(shown, False, "; ".join(notes))
+
+
+def adds_information(question: str, answer: str, negation: bool = True) -> bool:
+    """Whether the answer says anything the question does not: a content word, a number, a
+    yes/no or (if `negation`) a negation that the question lacks."""
+    asked = set(content_terms(question))
+    if any(not found(t, asked) for t in content_terms(answer.replace(UNSUPPORTED_MARK, ""))):
+        return True
+    if not negation:
+        return False
+    extra = NEGATIONS | {"yes"}
+    question_words = set(re.findall(r"[\w']+", question.lower()))
+    return any(
+        w in extra and w not in question_words for w in re.findall(r"[\w']+", answer.lower())
+    )
 
 
 def _marked(claim: str) -> str:
@@ -209,10 +251,22 @@ def focus_terms(question: str, passages: list[Passage]) -> list[str]:
     return [t for t, d in present.items() if d == rarest]
 
 
+def extractive(question: str, passages: list[Passage], embedder: Embedder, why: str) -> Checked:
+    """The model's answer failed for `why`: answer with the passage sentence that best answers
+    the question, quoted and cited, if it clearly does; else refuse."""
+    passage, sentence, cosine, coverage = focus_sentence(question, passages, embedder)
+    if missing := _missing_kind(question, sentence):
+        return Checked(REFUSAL, True, f"{why}; no passage sentence has the {missing} asked for")
+    if not adds_information(question, sentence):
+        return Checked(REFUSAL, True, f"{why}; no passage sentence adds to the question")
+    return Checked(f"{sentence.rstrip()} [{passage.n}]", False, f"extractive: {why}")
+
+
 def focus_sentence(
     question: str, passages: list[Passage], embedder: Embedder
-) -> tuple[Passage, str]:
-    """The passage sentence that best answers the question."""
+) -> tuple[Passage, str, float, float]:
+    """The passage sentence that best answers the question, with its cosine to the question and
+    the weighted share of the question's content words it contains."""
     sentences = _sentences(passages)
     vectors = embedder.embed([question] + [s for _, s in sentences])  # (1 + n, dim)
     cosines = vectors[1:] @ vectors[0]
@@ -226,4 +280,6 @@ def focus_sentence(
         )
 
     best = int(np.argmax([c + KEYWORD_WEIGHT * keyword_score(i) for i, c in enumerate(cosines)]))
-    return sentences[best]
+    weights = sum(question_terms.values()) or 1.0
+    coverage = sum(w for t, w in question_terms.items() if found(t, terms[best])) / weights
+    return (*sentences[best], float(cosines[best]), coverage)
