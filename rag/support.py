@@ -90,6 +90,8 @@ def negated_terms(text: str) -> set[str]:
     Scoped, because a negation elsewhere in the evidence ("he said he did not want ...") says
     nothing about the part the claim relies on.
     """
+    # A leading "No," answers a yes/no question; it negates nothing in the sentence after it.
+    text = re.sub(r"^\s*(no|yes)\s*[,.;:!]", "", text, flags=re.I)
     words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
     scoped: set[str] = set()
     for i, word in enumerate(words):

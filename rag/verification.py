@@ -49,6 +49,12 @@ _TIME_WORDS = (
     r"tonight|morning|afternoon|evening|night|week|weekend|month|year|day|ago|earlier|later|"
     r"since|after|before|during|recently|spring|summer|autumn|winter)\b"
 )
+_REACTS = r"(respon\w*|repl\w*|react\w*|retaliat\w*|answer\w*)"
+_SAID_ABOUT = re.compile(
+    r"^\s*what (exactly )?(did|does|do|has|have) .+? (say|said|think|tell|claim|write) about "
+    r"(?P<topic>.+?)(\s+(during|in|on|at|when|after|before|while)\b.*)?\?*\s*$",
+    re.I,
+)
 # A question that asks "how many" is not answered by a sentence without a number, however well
 # supported: "Iran fired rockets [1]" to "How many rockets did Iran fire?" is a dodge. The same
 # holds for "when" without a time, and for "what is the name" without a name the question lacks.
@@ -58,9 +64,18 @@ ANSWER_KINDS = (
     (re.compile(r"\b(what|which) (exact )?(date|day)\b", re.I), "date"),
     (re.compile(r"^\s*(when\b|(in |at )?what (year|month|time)\b)", re.I), "time"),
     (re.compile(r"\b(what|which) (is|was|are|were) the (\w+ )?names?\b", re.I), "name"),
+    # "How did Israel respond to the warning?" is not answered by the warning itself.
+    (re.compile(rf"^\s*how (did|does|do|will|would|has|have)\b.*\b{_REACTS}", re.I), "reaction"),
+    # "What did Xi say about the war?" is not answered by what Xi said about something else.
+    (_SAID_ABOUT, "topic"),
 )
 _HAS_NUMBER = re.compile(_NUMBER_WORDS, re.I)
 _HAS_TIME = re.compile(_TIME_WORDS, re.I)
+_HAS_REACTION = re.compile(
+    rf"\b({_REACTS}|said|says|told|stated|vowed|rejected|dismissed|ignored|launched|fired|"
+    r"struck|hit back)\b",
+    re.I,
+)
 _HAS_DURATION = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
 # "Earlier this year" is a time but not the date asked for.
 _HAS_DATE = re.compile(
@@ -78,6 +93,13 @@ def _has(kind: str, answer: str, question: str) -> bool:
         return bool(_HAS_TIME.search(answer))
     if kind == "duration":
         return bool(_HAS_NUMBER.search(answer) or _HAS_DURATION.search(answer))
+    if kind == "reaction":
+        return bool(_HAS_REACTION.search(answer))
+    if kind == "topic":
+        match = _SAID_ABOUT.search(question)
+        topic = content_terms(match.group("topic")) if match else {}
+        have = set(content_terms(answer))
+        return not topic or any(found(t, have) for t in topic)
     if kind == "date":
         return bool(_HAS_DATE.search(answer))
     # A name: a capitalised word or a quotation that the question does not already contain.
@@ -110,7 +132,7 @@ def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: 
 
 def _missing_kind(question: str, answer: str) -> str:
     """The kind of answer the question asks for ("number", "duration", "date", "time",
-    "name") if the
+    "name", "reaction", "topic") if the
     answer lacks it, else "".
     """
     for asks, kind in ANSWER_KINDS:

@@ -99,7 +99,7 @@ def test_support_vetoes_numbers_and_negation_flips() -> None:
 def test_run_eval_end_to_end_with_fakes(seed_index: Index, embedder: FakeEmbedder) -> None:
     gen = ScriptedGenerator(
         "The treaty does not obligate either nation to provide military support [1].",
-        "Russia will send troops [1].",
+        "Russia will send troops and tanks to Iran [1].",
     )
     assistant = Assistant(Settings(top_k=3, min_score=0.1), seed_index, embedder, gen)
     items = [

@@ -90,3 +90,64 @@ def test_the_mark_stays_inside_a_sentence_that_ends_in_a_quote() -> None:
     marked = _marked("He said it would «represent a perilous move.»")
     assert marked == "He said it would «represent a perilous move» (not found in the articles)."
     assert [s for s, _ in answer_sentences(marked)] == [marked]
+
+
+def test_an_answer_that_restates_the_question_is_not_an_answer(seed_text: str) -> None:
+    ps = passages(seed_text)
+    # Nothing in the passages adds to the question either: refuse.
+    restated = verify(
+        "Which Iranian partners approached Russia?",
+        "Iranian partners approached Russia [1].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert not restated.abstained or "restated" in restated.note
+    # A denial no passage supports only negates the question.
+    denial = verify(
+        "How did Ushakov respond to the Kremlin?",
+        "Ushakov did not respond to the Kremlin.",
+        ps,
+        FakeEmbedder(),
+    )
+    assert "did not respond" not in denial.answer and "restated" in denial.note
+    # "No" to a yes/no question is information, even with the question's own words.
+    no = verify(
+        "Does the treaty obligate either nation to provide military support?",
+        "No, the treaty does not obligate either nation to provide military support [1].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert not no.abstained and no.answer.startswith("No, the treaty")
+
+
+def test_a_name_the_question_uses_is_not_a_guess(seed_text: str) -> None:
+    ps = passages(seed_text)
+    checked = verify(
+        "Which city do Moscow and the Americans disagree about?",
+        "The Americans and Moscow disagree about Beijing [2].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert "dropped" not in checked.note
+
+
+def test_answer_kinds_a_question_asks_for(seed_text: str) -> None:
+    ps = passages(seed_text)
+    cases = {
+        # "earlier this year" is a time, but not the date asked for
+        "On what exact date was the treaty signed?": "The treaty was signed earlier this year [1].",
+        "How long did the press conference last?": "The press conference was late at night [1].",
+        "What is the official name of the treaty with Iran?": "The treaty is not a mutual defense agreement [1].",
+        "How did Israel react to the treaty?": "The treaty does not obligate either nation [1].",
+        "What did Ushakov say about the war in Ukraine?": "Ushakov said the dispute should be settled «exclusively through political and diplomatic channels» [2].",
+    }
+    for question, answer in cases.items():
+        checked = verify(question, answer, ps, FakeEmbedder())
+        assert checked.abstained, (question, checked)
+    said = verify(
+        "What did Ushakov say about the dispute?",
+        "Ushakov said the dispute should be settled «exclusively through political and diplomatic channels» [2].",
+        ps,
+        FakeEmbedder(),
+    )
+    assert not said.abstained and said.answer.startswith("Ushakov said")
