@@ -65,7 +65,13 @@ ANSWER_KINDS = (
     (re.compile(r"^\s*(when\b|(in |at )?what (year|month|time)\b)", re.I), "time"),
     (re.compile(r"\b(what|which) (is|was|are|were) the (\w+ )?names?\b", re.I), "name"),
     # "How did Israel respond to the warning?" is not answered by the warning itself.
-    (re.compile(rf"^\s*how (did|does|do|will|would|has|have)\b.*\b{_REACTS}", re.I), "reaction"),
+    (
+        re.compile(
+            r"^\s*how (did|does|do|will|would|has|have) [^?]*?\b(respond|reply|react|retaliate)\b",
+            re.I,
+        ),
+        "reaction",
+    ),
     # "What did Xi say about the war?" is not answered by what Xi said about something else.
     (_SAID_ABOUT, "topic"),
 )
