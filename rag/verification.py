@@ -203,7 +203,15 @@ def verify(
         # reporting?" only restates the question; a passage sentence may still answer it.
         return extractive(question, passages, embedder, "the answer only restated the question")
     focus = focus_terms(question, passages)
-    answer_terms = set(content_terms(shown))
+    # The answer, read with the passage sentences it rests on: «our Iranian partners» [1] is
+    # about Putin's remark when the sentence it quotes says "he remarked".
+    by_n = {p.n: p.chunk.text for p in passages}
+    spans = [
+        _closest_sentence(judge, in_context(question, claim), by_n[n])
+        for claim, marks, _ in kept
+        for n in map(int, re.findall(r"\d+", marks))
+    ]
+    answer_terms = set(content_terms(" ".join([shown, *spans])))
     if focus and not any(found(t, answer_terms) for t in focus):
         why = f"the answer did not mention {focus[0]!r}"
         return extractive(question, passages, embedder, why)
@@ -211,6 +219,13 @@ def verify(
     notes += [f"added or re-pointed the citations of {moved} sentence(s)"] if moved else []
     notes += [f"marked {marked} sentence(s) no passage supports"] if marked else []
     return Checked(shown, False, "; ".join(notes))
+
+
+def _closest_sentence(judge: SupportJudge, claim: str, text: str) -> str:
+    """The one sentence of `text` closest to the claim (lexical plus semantic score)."""
+    sentences = [text[s:e] for s, e in sentence_spans(text)] or [text]
+    scores = judge.judge_many([(claim, s) for s in sentences])
+    return max(zip(sentences, scores, strict=True), key=lambda x: x[1].lexical + x[1].semantic)[0]
 
 
 def adds_information(question: str, answer: str, negation: bool = True) -> bool:
@@ -282,7 +297,13 @@ def focus_terms(question: str, passages: list[Passage]) -> list[str]:
 def extractive(question: str, passages: list[Passage], embedder: Embedder, why: str) -> Checked:
     """The model's answer failed for `why`: answer with the passage sentence that best answers
     the question, quoted and cited, if it clearly does; else refuse."""
-    passage, sentence, cosine, coverage = focus_sentence(question, passages, embedder)
+    text = set(content_terms(" ".join(p.chunk.text for p in passages)))
+    absent = [t for t, w in content_terms(question).items() if w > 1 and not found(t, text)]
+    if absent:
+        # "Did China offer weapons?" over passages that never name China: any sentence quoted
+        # would answer a different question.
+        return Checked(REFUSAL, True, f"{why}; no passage mentions {absent[0]!r}")
+    passage, sentence = focus_sentence(question, passages, embedder)
     if missing := _missing_kind(question, sentence):
         return Checked(REFUSAL, True, f"{why}; no passage sentence has the {missing} asked for")
     if not adds_information(question, sentence):
@@ -292,9 +313,8 @@ def extractive(question: str, passages: list[Passage], embedder: Embedder, why: 
 
 def focus_sentence(
     question: str, passages: list[Passage], embedder: Embedder
-) -> tuple[Passage, str, float, float]:
-    """The passage sentence that best answers the question, with its cosine to the question and
-    the weighted share of the question's content words it contains."""
+) -> tuple[Passage, str]:
+    """The passage sentence that best answers the question."""
     sentences = _sentences(passages)
     vectors = embedder.embed([question] + [s for _, s in sentences])  # (1 + n, dim)
     cosines = vectors[1:] @ vectors[0]
@@ -308,6 +328,4 @@ def focus_sentence(
         )
 
     best = int(np.argmax([c + KEYWORD_WEIGHT * keyword_score(i) for i, c in enumerate(cosines)]))
-    weights = sum(question_terms.values()) or 1.0
-    coverage = sum(w for t, w in question_terms.items() if found(t, terms[best])) / weights
-    return (*sentences[best], float(cosines[best]), coverage)
+    return sentences[best]
