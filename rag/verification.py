@@ -1,16 +1,18 @@
 """Check the model's answer against the passages and the question before anyone sees it.
 
 Owns the checks that need no trust in the model:
-  1. a sentence naming a number or a proper noun that no passage contains is a guess and is
-     dropped; when nothing is left, the answer becomes "The articles don't say.";
-  2. an answer that never mentions the question's most specific term found in the passages
-     (for "What did Putin say about the treaty?" that is "treaty", not "Putin") answers
-     something else, so it is replaced by the passage sentence that best answers the question,
-     quoted and cited (the extractive fallback);
-  3. the focus sentence itself: the passage sentence scoring highest on MiniLM cosine plus
-     IDF-weighted keyword overlap with the question;
-  4. a sentence whose cited passage does not support it (rag/support.py) while another given
-     passage does is re-pointed to that passage; one without a citation gets one.
+  1. a sentence naming a number or a proper noun that neither the question nor any passage
+     contains is a guess and is dropped;
+  2. a sentence whose cited passage does not support it (rag/support.py) while another given
+     passage does is re-pointed to that passage; one without a citation gets one; one that no
+     passage supports is marked "(not found in the articles)" (or dropped or kept, by policy);
+  3. the answer as a whole must answer: give the kind of thing asked for (ANSWER_KINDS: a
+     number, a date, a name, a reaction, the topic asked about, ...), say something the
+     question does not, and mention the question's most specific term (for "What did Putin say
+     about the treaty?" that is "treaty", not "Putin");
+  4. an answer failing 1-3 is replaced by the passage sentence that best answers the question,
+     quoted and cited (the extractive fallback), if that sentence passes the same tests; else
+     the answer is "The articles don't say.".
 Leaves marker parsing and quote offsets to `citations`.
 """
 
