@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_chat_api import QUESTION, chat_server
+from tests.integration.test_chat_api import chat_server
 
 pytestmark = pytest.mark.integration
 
+QUESTION = "What did Zakharova urge Washington to do?"
 CHROMIUM = Path("/usr/bin/chromium")
 # No sandbox (CI runs as root), no GPU, and nothing that phones home from an offline machine.
 ARGS = [
@@ -34,8 +35,8 @@ def test_a_question_in_the_browser_gets_a_cited_answer_with_its_quote_highlighte
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (or RAG_SKIP_BROWSER=1)")
     from playwright.sync_api import expect, sync_playwright
 
-    # With 5 passages smollm2 answers this question (with the extractive check, quoted and
-    # cited); with fewer it refuses, which shows no citation to click.
+    # The tiny test model answers this question with a citation (it refuses the treaty one
+    # since the prompt shows two refusals); a refusal would show no citation to click.
     with chat_server(tmp_path, RAG_TOP_K="5") as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
