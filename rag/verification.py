@@ -139,10 +139,8 @@ def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: 
 
 
 def _missing_kind(question: str, answer: str) -> str:
-    """The kind of answer the question asks for ("number", "duration", "date", "time",
-    "name", "reaction", "topic") if the
-    answer lacks it, else "".
-    """
+    """The kind of answer the question asks for (see ANSWER_KINDS) if the answer lacks it,
+    else ""."""
     for asks, kind in ANSWER_KINDS:
         if asks.search(question) and not _has(kind, answer, question):
             return kind
