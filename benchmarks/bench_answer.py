@@ -23,11 +23,12 @@ SEEDS = ROOT / "seeds"
 PROBE_QUESTION = "What did Putin say about the treaty?"
 
 from rag.articles import find_files, load_articles  # noqa: E402
-from rag.assistant import Answer, Assistant  # noqa: E402
+from rag.assistant import Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
 from rag.generation import LlamaGenerator, Message, _quiet_stderr  # noqa: E402
 from rag.prompting import build_messages  # noqa: E402
+from rag.records import Answer  # noqa: E402
 from rag.retrieval import standalone  # noqa: E402
 from rag.store import Index, build_index  # noqa: E402
 

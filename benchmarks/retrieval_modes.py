@@ -29,9 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.articles import Article, find_files, load_articles, make_article  # noqa: E402
+from rag.datasets import load_dataset  # noqa: E402
 from rag.embedding import Embedder, make_embedder  # noqa: E402
-from rag.evaluation import is_relevant, load_dataset  # noqa: E402
-from rag.retrieval import MODES, Passage, Retriever, search_text, standalone  # noqa: E402
+from rag.evaluation import is_relevant  # noqa: E402
+from rag.records import Passage  # noqa: E402
+from rag.retrieval import MODES, Retriever, search_text, standalone  # noqa: E402
 from rag.store import Index, build_index  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.articles import find_files, load_articles  # noqa: E402
+from rag.datasets import load_dataset  # noqa: E402
 from rag.embedding import make_embedder  # noqa: E402
-from rag.evaluation import is_relevant, load_dataset  # noqa: E402
+from rag.evaluation import is_relevant  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.store import Index, build_index  # noqa: E402
 

@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
-from rag.evaluation import format_report, load_dataset, run_eval  # noqa: E402
+from rag.datasets import load_dataset  # noqa: E402
+from rag.evaluation import format_report, run_eval  # noqa: E402
 from rag.generation import Generator, Message, Usage  # noqa: E402
 from rag.support import SupportJudge  # noqa: E402
 

@@ -1,7 +1,8 @@
 """The one place the stages meet: question -> passages -> prompt -> streamed answer -> citations.
 
-Owns: input checks, the refusal path, timings and the Answer record that the CLI, the chat UI and
-the evaluation all print or grade. Leaves each stage's policy to its own module.
+Owns: input checks, the refusal path, and filling in the timings and the Answer (records in
+`records`) that the CLI, the chat UI and the evaluation all print or grade. Leaves each stage's
+policy to its own module.
 """
 
 from __future__ import annotations
@@ -9,72 +10,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rag.articles import Article, load_articles
 from rag.chunking import count_tokens
-from rag.citations import Citation, MarkerFilter, cite, is_refusal, normalise_markers
+from rag.citations import MarkerFilter, cite, normalise_markers
 from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
 from rag.generation import Generator, make_generator
-from rag.prompting import REFUSAL, build_messages, strip_echo, template_text
-from rag.retrieval import Passage, Retriever, search_text, standalone
+from rag.prompting import build_messages, strip_echo, template_text
+from rag.records import REFUSAL, Answer, Citation, Timings
+from rag.retrieval import Retriever, search_text, standalone
 from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
+from rag.text import is_refusal
 from rag.verification import verify
 
 CLOSEST = 3  # passages shown with a refusal that the relevance gate decided
-
-
-@dataclass
-class Timings:
-    retrieve_s: float = 0.0
-    first_token_s: float | None = None  # None when no model was asked
-    total_s: float = 0.0
-
-
-@dataclass
-class Answer:
-    question: str
-    answer: str
-    abstained: bool
-    citations: list[Citation]
-    passages: list[Passage]  # given to the model; on a refusal, the closest ones found
-    timings: Timings = field(default_factory=Timings)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    verification: str = ""  # what the checks changed in the model's answer, "" if nothing
-    searched_for: str = ""  # the standalone query retrieval used (differs for follow-ups)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The `rag ask --json` shape."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
-            "passages": [
-                {
-                    "n": p.n,
-                    "article_id": p.chunk.article_id,
-                    "title": p.title,
-                    "start": p.chunk.start,
-                    "end": p.chunk.end,
-                    "text": p.chunk.text,
-                    "score": round(p.score, 4),
-                }
-                for p in self.passages
-            ],  # fmt: skip
-            "timings": {
-                k: (round(v, 3) if v is not None else None) for k, v in asdict(self.timings).items()
-            },
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "verification": self.verification,
-            "searched_for": self.searched_for,
-        }
 
 
 class Assistant:
@@ -99,12 +51,13 @@ class Assistant:
             )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Assistant:
-        """Open the index and build the stages; models load on first use."""
+    def from_settings(cls, settings: Settings, generator: Generator | None = None) -> Assistant:
+        """Open the index and build the stages; models load on first use. `generator` reuses
+        a loaded model (the evaluation asks several indexes with one)."""
         index = Index(resolve_index(settings.index))
         # Queries must be embedded by the model that built the index, whatever the settings say.
         embedder = make_embedder(index.manifest.embedder)
-        generator = make_generator(
+        generator = generator or make_generator(
             settings.model, settings.n_ctx, settings.max_answer_tokens, settings.temperature,
             settings.n_threads,
         )  # fmt: skip
@@ -237,7 +190,7 @@ class Assistant:
                 yield shown
         if tail := markers.flush():
             yield tail
-        text = strip_echo(normalise_markers("".join(raw), len(passages)))
+        text = unchecked = strip_echo(normalise_markers("".join(raw), len(passages)))
         abstained = is_refusal(text)
         note = ""
         if abstained:
@@ -253,7 +206,7 @@ class Assistant:
         usage = self.generator.usage
         yield Answer(
             question, text, abstained, citations, passages, timings,
-            usage.prompt_tokens, usage.completion_tokens, note, query,
+            usage.prompt_tokens, usage.completion_tokens, note, query, unchecked,
         )  # fmt: skip
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:

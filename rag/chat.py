@@ -21,11 +21,12 @@ from typing import Any
 import gradio as gr
 
 from rag.articles import SUFFIXES, find_files, load_articles
-from rag.assistant import Answer, Assistant
+from rag.assistant import Assistant
 from rag.config import Settings
 from rag.embedding import make_embedder
 from rag.errors import RagError
 from rag.models import PRESETS
+from rag.records import Answer
 from rag.render import (
     NO_SOURCES,
     Turn,

@@ -1,40 +1,21 @@
 """Sentence-aware chunking sized in tiktoken (cl100k) tokens, with character offsets.
 
-Owns: sentence spans, token counting and packing sentences into overlapping chunks. Every
-Chunk's text is exactly `article.text[start:end]`, so a quote taken from a chunk can always be
-located in its article. Leaves embedding and storage to other stages.
+Owns: token counting and packing sentences into overlapping chunks. Every Chunk's text is
+exactly `article.text[start:end]`, so a quote taken from a chunk can always be located in its
+article. Leaves splitting sentences to `text`, the Chunk record to `records`, and embedding and
+storage to other stages.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from rag.errors import RagError
-
-# Words whose trailing period does not end a sentence ("Mr. Putin", "St. Petersburg").
-ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "gen", "col", "lt", "sgt", "capt", "gov",
-    "sen", "rep", "pres", "rev", "mt", "ft", "no", "vs", "etc", "inc", "ltd", "co", "corp",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "e.g", "i.e", "approx", "est", "dept", "univ",
-}  # fmt: skip
-
-# A candidate end: terminal punctuation, any closing quotes/brackets, then whitespace.
-_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
-_OPENERS = "\"'“‘«([¿¡"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    id: str  # f"{article_id}:{ordinal}"
-    article_id: str
-    text: str
-    start: int
-    end: int
+from rag.records import Chunk
+from rag.text import sentence_spans
 
 
 @lru_cache(maxsize=1)
@@ -52,51 +33,6 @@ def _encoding() -> Any:
 def count_tokens(text: str) -> int:
     """cl100k tokens; the unit for chunk sizes and prompt budgets."""
     return len(_encoding().encode(text, disallowed_special=()))
-
-
-def _is_abbreviation(text: str, dot: int) -> bool:
-    """True when the period at `dot` belongs to an abbreviation or an initial such as U.S."""
-    if text[dot] != ".":
-        return False
-    word_start = dot
-    while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
-        word_start -= 1
-    word = text[word_start:dot].lower()
-    if not word:
-        return False
-    if word in ABBREVIATIONS:
-        return True
-    # Single letters and dotted initials: "U.S.", "J. K. Rowling", "a.m."
-    return len(word.replace(".", "")) <= 1 or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) spans of sentences; paragraph breaks always end a sentence."""
-    spans: list[tuple[int, int]] = []
-    for para in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", text):
-        p_start, p_end = para.span()
-        start = p_start
-        for match in _END.finditer(text, p_start, p_end):
-            end = match.end()
-            nxt = end
-            while nxt < p_end and text[nxt].isspace():
-                nxt += 1
-            if nxt >= p_end:
-                break
-            following = text[nxt]
-            if not (following.isupper() or following.isdigit() or following in _OPENERS):
-                continue
-            if _is_abbreviation(text, match.start()) and match.end() - match.start() == 1:
-                continue
-            spans.append((start, end))
-            start = nxt
-        # Trim trailing whitespace so spans never end in blanks.
-        end = p_end
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int]]:

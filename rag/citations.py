@@ -1,41 +1,22 @@
 """Citation markers in the model's answer, and the exact quotes they point at.
 
 Owns: normalising markers (`[1, 2]` -> `[1][2]`), dropping numbers that name no given passage
-(also while streaming), spotting refusals, and turning each (sentence, [n]) pair into a Citation
-whose quote is exactly `article.text[start:end]`: the sentence of passage n that shares the most
-content words with the answer sentence. Full support checking (re-pointing, dropping unsupported
-sentences) is a later stage that builds on `Citation` and `best_sentence`.
+(also while streaming), and turning each (sentence, [n]) pair into a Citation whose quote is
+exactly `article.text[start:end]`: the sentence of passage n that shares the most content words
+with the answer sentence. Full support checking (re-pointing, dropping unsupported sentences) is
+a later stage that builds on `Citation` and `best_sentence`. Leaves the records to `records` and
+words, sentences and refusal phrases to `text`, so it loads no model code.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
-from rag.chunking import sentence_spans
-from rag.retrieval import Passage
-from rag.support import content_terms
+from rag.records import Citation, Passage
+from rag.text import content_terms, sentence_spans
 
 _GROUP = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
-REFUSALS = (
-    "articles don't say", "articles do not say", "article doesn't say", "article does not say",
-    "passages don't say", "passages do not say", "don't contain", "do not contain",
-    "does not contain", "not mentioned", "no information", "cannot answer", "can't answer",
-    "not provided", "does not mention", "do not mention", "doesn't mention", "don't mention",
-    "not say anything", "didn't say anything", "no mention", "not specified", "not stated",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    article_id: str
-    title: str
-    source: str
-    start: int
-    end: int
-    quote: str  # == article.text[start:end]
 
 
 def normalise_markers(text: str, valid: int) -> str:
@@ -67,11 +48,6 @@ class MarkerFilter:
     def flush(self) -> str:
         text, self._pending = self._pending, ""
         return normalise_markers(text, self.valid)
-
-
-def is_refusal(answer: str) -> bool:
-    lowered = answer.lower().replace("’", "'")
-    return not lowered.strip() or any(phrase in lowered for phrase in REFUSALS)
 
 
 def strip_markers(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="measure retrieval, answers, refusals, citations and speed")
     p.add_argument(
-        "--dataset", type=Path, help="project JSONL or LlamaIndex LabelledRagDataset JSON"
-    )
+        "--dataset", type=Path, action="append",
+        help="project JSONL, LlamaIndex LabelledRagDataset JSON, RealTime QA WEEK_qa.jsonl or a "
+        "folder of them; repeat for a table with a row per set",
+    )  # fmt: skip
+    p.add_argument(
+        "--open", action="store_true", dest="open_questions",
+        help="RealTime QA: ask the bare question, without its four options",
+    )  # fmt: skip
     p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
     p.add_argument("--limit", type=int, help="only the first N questions")
     _retrieval_flag(p)
@@ -116,6 +122,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**flags)
 
 
+def _progress(bar: Any) -> Callable[[int, int], None]:
+    """An on_progress(done, total) callback that moves a tqdm bar."""
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return progress
+
+
+def _ticker(bar: Any) -> Callable[[Any], None]:
+    """An on_item callback that moves a tqdm bar by one."""
+    return lambda _: bar.update()
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -139,12 +161,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     reading = tqdm(files, desc="reading", unit="file", file=sys.stderr, leave=False, disable=None)
     articles = list(load_articles(reading, warn))
     bar = tqdm(desc="embedding", unit="chunk", file=sys.stderr, disable=None)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
+    progress = _progress(bar)
     gone: list[str] = []
     if args.prune and (path / MANIFEST).is_file():
         index = Index(path)
@@ -229,7 +246,8 @@ def _print_sources(answer: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.assistant import Answer, Assistant
+    from rag.assistant import Assistant
+    from rag.records import Answer
 
     if args.batch and args.question:
         raise RagError("give either a question or --batch FILE, not both")
@@ -280,12 +298,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rag.assistant import Assistant
-    from rag.evaluation import calibrate, format_report, load_dataset, load_labels, run_eval
+    from rag.datasets import expand, is_realtimeqa, load_dataset, realtimeqa_index
+    from rag.embedding import make_embedder
+    from rag.evaluation import calibrate, format_report, format_table, load_labels, run_eval
     from rag.support import SupportJudge
 
     if args.calibrate:
-        from rag.embedding import make_embedder
-
         judge = SupportJudge(make_embedder(_settings(args).embedder))
         result = calibrate(judge, load_labels(args.calibrate))
         print(
@@ -293,20 +311,48 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"with {judge.thresholds}; best {100 * result.best_agreement:.1f}% with {result.best}"
         )
         return 0
-    if args.dataset is None:
+    if not args.dataset:
         raise RagError("give --dataset FILE (or --calibrate LABELS)")
-    items = load_dataset(args.dataset)[: args.limit] if args.limit else load_dataset(args.dataset)
+    paths = expand(args.dataset)
+    for path in paths:
+        if not path.is_file():
+            raise RagError(f"no dataset file {path}")
+    datasets = [(p, load_dataset(p, args.open_questions)[: args.limit or None]) for p in paths]
     settings = _settings(args)
-    assistant = Assistant.from_settings(settings)
-    assistant.load()
-    judge = SupportJudge(assistant.retriever.embedder)
-    bar = tqdm(total=len(items), desc="eval", unit="q", file=sys.stderr, disable=None)
-    report = run_eval(assistant, items, judge, on_item=lambda _: bar.update())
-    bar.close()
-    report["settings"] = {"dataset": str(args.dataset), **asdict(settings)}
-    print(format_report(report, f"{args.dataset} with {settings.model}"))
+    generator = None
+    reports: dict[str, dict[str, Any]] = {}
+    for path, items in datasets:
+        if is_realtimeqa(path):
+            embedder = make_embedder(settings.embedder)
+            indexing = tqdm(
+                desc=f"indexing {path.name}", unit="chunk", file=sys.stderr, disable=None
+            )
+            index_path = realtimeqa_index(
+                path, embedder, settings.chunk_tokens, settings.chunk_overlap, _progress(indexing)
+            )
+            indexing.close()
+            settings = settings.replace(index=str(index_path))
+        assistant = Assistant.from_settings(settings, generator)
+        assistant.load()
+        generator = assistant.generator
+        judge = SupportJudge(assistant.retriever.embedder)
+        bar = tqdm(
+            total=len(items), desc=f"eval {path.name}", unit="q", file=sys.stderr, disable=None
+        )
+        report = run_eval(assistant, items, judge, on_item=_ticker(bar))
+        bar.close()
+        report["settings"] = {
+            "dataset": str(path), "open": args.open_questions, **asdict(assistant.settings)
+        }  # fmt: skip
+        reports[path.name] = report
+        print(format_report(report, f"{path} with {settings.model}"), flush=True)
+    if len(reports) > 1:
+        print(format_table(reports))
     if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+        out: dict[str, Any] = (
+            next(iter(reports.values())) if len(reports) == 1 else {"datasets": reports}
+        )
+        args.json_out.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
         print(f"results written to {args.json_out}")
     return 0
 

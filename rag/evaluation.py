@@ -15,25 +15,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.assistant import Answer, Assistant
+from rag.assistant import Assistant
 from rag.citations import answer_sentences
+from rag.datasets import EvalItem
 from rag.errors import RagError
-from rag.support import SupportJudge, content_terms, in_context
+from rag.questions import named_options
+from rag.records import Answer, Passage
+from rag.support import SupportJudge
+from rag.text import content_terms, in_context, is_refusal
 from rag.verification import UNSUPPORTED_MARK
 
 RANK_DEPTH = 5  # recall@1/3/5 and MRR look this deep
-
-
-@dataclass(frozen=True)
-class EvalItem:
-    id: str
-    question: str
-    history: list[str] = field(default_factory=list)
-    answers: list[list[str]] = field(default_factory=list)  # every group must match, any member
-    support: list[str] = field(default_factory=list)  # verbatim article text holding the answer
-    contexts: list[str] = field(default_factory=list)  # LlamaIndex reference contexts
-    reference: str | None = None  # LlamaIndex reference answer
-    answerable: bool = True
 
 
 @dataclass
@@ -60,56 +52,16 @@ class ItemResult:
     completion_tokens: int
     failures: list[str] = field(default_factory=list)
     unsupported_facts: int = 0  # unmarked sentences that no passage they cite supports
+    # The same generation without the checks (temperature 0 makes it the same as a second run
+    # with --no-verify), so harm = right before the checks, wrong after.
+    unchecked_answer: str = ""
+    unchecked_abstained: bool = False
+    unchecked_correct: bool | None = None
+    verification: str = ""
 
 
 def _norm(text: str) -> str:
     return " ".join(text.replace("’", "'").replace("‘", "'").lower().split())
-
-
-def load_dataset(path: Path) -> list[EvalItem]:
-    """The project's JSONL, or a LlamaIndex LabelledRagDataset JSON (`examples[]`)."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RagError(f"cannot read dataset {path}: {exc.strerror or exc}") from None
-    stripped = raw.lstrip()
-    if stripped.startswith("{") and '"examples"' in stripped[:200]:
-        try:
-            examples = json.loads(raw)["examples"]
-            return [
-                EvalItem(
-                    id=f"q{i + 1:03d}",
-                    question=ex["query"],
-                    contexts=list(ex.get("reference_contexts") or []),
-                    reference=ex.get("reference_answer"),
-                )  # fmt: skip
-                for i, ex in enumerate(examples)
-            ]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RagError(f"{path} is not a LabelledRagDataset: {exc}") from None
-    items = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            turns = row.get("turns") or [row["question"]]
-            support = row.get("support")
-            items.append(
-                EvalItem(
-                    id=str(row.get("id", number)),
-                    question=turns[-1],
-                    history=list(turns[:-1]),
-                    answers=[list(g) for g in row.get("answers") or []],
-                    support=[support] if isinstance(support, str) else list(support or []),
-                    answerable=bool(row.get("answerable", True)),
-                )  # fmt: skip
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise RagError(f"{path}:{number}: not a dataset line ({exc})") from None
-    if not items:
-        raise RagError(f"{path} holds no questions")
-    return items
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
@@ -181,23 +133,48 @@ def unsupported_facts(answer: Answer, judge: SupportJudge) -> int:
     return count
 
 
+def grade(item: EvalItem, text: str, abstained: bool) -> bool | None:
+    """Right or wrong, or None where the item has no gold answer (unanswerable, LlamaIndex).
+
+    A choice question is right when the answer names the gold option and no other one; an
+    open one when it contains every answer group (for RealTime QA: the gold option's text)."""
+    if item.choices and item.gold is not None and item.with_options:
+        return not abstained and named_options(text, item.choices) == [item.gold]
+    if item.answers:
+        return not abstained and matches(text, item.answers)
+    return None
+
+
+def _rank(ranked: list[Passage], item: EvalItem) -> int | None:
+    """1-based rank of the first relevant passage. RealTime QA has no support text, so there a
+    passage counts when it names the gold option: a proxy, since the name may appear in another
+    story."""
+    if item.choices and item.gold is not None:
+        gold = item.gold
+        return next(
+            (p.n for p in ranked if gold in named_options(p.chunk.text, item.choices)), None
+        )
+    return next((p.n for p in ranked if is_relevant(p.chunk.text, item)), None)
+
+
 def evaluate_item(assistant: Assistant, judge: SupportJudge, item: EvalItem) -> ItemResult:
     answer = assistant.ask(item.question, item.history)
     s = assistant.settings
     ranked = assistant.retriever.retrieve(answer.searched_for, RANK_DEPTH, -1.0, 10**9)
-    rank = next((p.n for p in ranked if is_relevant(p.chunk.text, item)), None)
-    correct = (
-        matches(answer.answer, item.answers) and not answer.abstained if item.answers else None
-    )
+    rank = _rank(ranked, item)
+    correct = grade(item, answer.answer, answer.abstained)
+    unchecked = answer.unchecked or answer.answer
+    unchecked_abstained = is_refusal(unchecked)
     f1 = token_f1(answer.answer, item.reference) if item.reference else None
     sentences, sentences_ok, citations, citations_ok = grade_citations(answer, judge)
     texts = {c.article_id: assistant.index.article(c.article_id).text for c in answer.citations}
     verbatim = sum(texts[c.article_id][c.start : c.end] == c.quote for c in answer.citations)
     failures = []
+    expected = [item.choices[item.gold]] if item.choices and item.gold is not None else item.answers
     if item.answerable and answer.abstained:
         failures.append("refused an answerable question")
     elif correct is False:
-        failures.append(f"wrong answer, expected {item.answers}")
+        failures.append(f"wrong answer, expected {expected}")
     if not item.answerable and not answer.abstained:
         failures.append("answered an unanswerable question")
     if (item.support or item.contexts) and (rank is None or rank > s.top_k):
@@ -206,12 +183,16 @@ def evaluate_item(assistant: Assistant, judge: SupportJudge, item: EvalItem) -> 
         failures.append(f"{citations - citations_ok} of {citations} citations unsupported")
     if verbatim < len(answer.citations):
         failures.append("quote not verbatim")
+    unchecked_correct = grade(item, unchecked, unchecked_abstained)
+    if unchecked_correct and not correct:
+        failures.append(f"harm: the checks replaced a right answer ({answer.verification})")
     return ItemResult(
         item.id, item.question, item.answerable, answer.answer, answer.abstained, rank, correct, f1,
         sentences, sentences_ok, citations, citations_ok, len(answer.citations), verbatim,
         answer.timings.first_token_s,
         answer.timings.total_s, answer.prompt_tokens, answer.completion_tokens, failures,
-        unsupported_facts(answer, judge),
+        unsupported_facts(answer, judge), unchecked, unchecked_abstained, unchecked_correct,
+        answer.verification,
     )  # fmt: skip
 
 
@@ -252,6 +233,16 @@ def summarise(results: list[ItemResult]) -> dict[str, Any]:
             "correct": _share(sum(1 for r in graded if r.correct), len(graded)),
             "graded": len(graded),
             "token_f1": round(statistics.mean(f1s), 4) if f1s else None,
+            "answered": sum(not r.abstained for r in results),
+            "refused": sum(r.abstained for r in results),
+        },
+        # The same generations without the checks, and what the checks did to them.
+        "unchecked": {
+            "correct": _share(sum(1 for r in graded if r.unchecked_correct), len(graded)),
+            "answered": sum(not r.unchecked_abstained for r in results),
+            "refused": sum(r.unchecked_abstained for r in results),
+            "harm": sum(1 for r in graded if r.unchecked_correct and not r.correct),
+            "helped": sum(1 for r in graded if r.correct and not r.unchecked_correct),
         },
         "refusals": {
             "abstention": _share(sum(r.abstained for r in unanswerable), len(unanswerable)),
@@ -306,11 +297,15 @@ def format_report(report: dict[str, Any], name: str) -> str:
     """A readable table plus the per-question failures."""
     s = report["summary"]
     r, a, f, c, sp = s["retrieval"], s["answers"], s["refusals"], s["citations"], s["speed"]
+    u = s["unchecked"]
     lines = [
         f"{name}: {s['items']} questions",
         f"  retrieval   recall@1 {_fmt(r['recall@1'])}  recall@3 {_fmt(r['recall@3'])}  "
         f"recall@5 {_fmt(r['recall@5'])}  MRR {_fmt(r['mrr'], False)}",
-        f"  answers     correct {_fmt(a['correct'])} of {a['graded']}  token-F1 {_fmt(a['token_f1'], False)}",
+        f"  answers     correct {_fmt(a['correct'])} of {a['graded']}  token-F1 {_fmt(a['token_f1'], False)}  "
+        f"answered {a['answered']}  refused {a['refused']}",
+        f"  unchecked   correct {_fmt(u['correct'])}  answered {u['answered']}  refused {u['refused']}  "
+        f"harm {u['harm']} (right before the checks, wrong after)  helped {u['helped']}",
         f"  refusals    abstention {_fmt(f['abstention'])} of {f['unanswerable']} unanswerable  "
         f"false abstention {_fmt(f['false_abstention'])} of {f['answerable']} answerable",
         f"  citations   recall {_fmt(c['recall'])}  precision {_fmt(c['precision'])}  "
@@ -330,6 +325,37 @@ def format_report(report: dict[str, Any], name: str) -> str:
             lines.append(f"      -> {answer[:160]}")
             lines.append(f"      !! {'; '.join(x['failures'])}")
     return "\n".join(lines)
+
+
+def format_table(reports: dict[str, dict[str, Any]]) -> str:
+    """One row per dataset and their mean: right with and without the checks, harm, refusals."""
+    head = f"{'dataset':<24} {'n':>4} {'right':>6} {'unchecked':>9} {'harm':>5} {'helped':>6} "
+    head += f"{'refused':>7} {'recall@5':>8} {'median s':>8}"
+    lines, rows = [head], []
+    for name, report in reports.items():
+        s = report["summary"]
+        row = (
+            s["answers"]["correct"] or 0.0, s["unchecked"]["correct"] or 0.0,
+            s["unchecked"]["harm"], s["unchecked"]["helped"], s["answers"]["refused"],
+            s["retrieval"]["recall@5"] or 0.0, s["speed"]["total_s"]["median"] or 0.0,
+        )  # fmt: skip
+        rows.append((s["items"], row))
+        lines.append(_table_row(name, s["items"], row))
+    if len(rows) > 1:
+        n = sum(k for k, _ in rows)
+        mean = tuple(statistics.mean(r[i] for _, r in rows) for i in (0, 1))
+        sums = tuple(sum(r[i] for _, r in rows) for i in (2, 3, 4))
+        rest = tuple(statistics.mean(r[i] for _, r in rows) for i in (5, 6))
+        lines.append(_table_row("mean (harm: total)", n, (*mean, *sums, *rest)))
+    return "\n".join(lines)
+
+
+def _table_row(name: str, n: int, row: tuple[float, ...]) -> str:
+    right, unchecked, harm, helped, refused, recall, seconds = row
+    return (
+        f"{name[-24:]:<24} {n:>4} {100 * right:>5.0f}% {100 * unchecked:>8.0f}% {harm:>5.0f} "
+        f"{helped:>6.0f} {refused:>7.0f} {100 * recall:>7.0f}% {seconds:>8.2f}"
+    )
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ from importlib import resources
 
 from rag.errors import RagError
 from rag.generation import Message
-from rag.retrieval import Passage
-
-REFUSAL = "The articles don't say."
+from rag.records import REFUSAL, Passage
 
 
 @cache

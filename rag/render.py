@@ -13,9 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.assistant import Answer
-from rag.citations import Citation
-from rag.retrieval import Passage
+from rag.records import Answer, Citation, Passage
 
 ArticleText = Callable[[str], str]  # article id -> article text (raises if it is gone)
 

@@ -1,24 +1,25 @@
 """Find the passages for a question and pack them into the prompt's token budget.
 
 Owns: hybrid search (dense MiniLM vectors + SQLite FTS5 keywords, fused by reciprocal rank),
-the Passage record handed to prompting and citations, the relevance gate (passages whose
-cosine is below `min_score` are dropped; none left means "the articles don't say"), dropping
-near-duplicate chunks, the token budget, and rewriting a follow-up into a standalone question.
+the relevance gate (passages whose cosine is below `min_score` are dropped; none left means
+"the articles don't say"), dropping near-duplicate chunks, the token budget, and rewriting a
+follow-up into a standalone question. Leaves the Passage record to `records` and the stop and
+question words to `text`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import Chunk, count_tokens
+from rag.chunking import count_tokens
 from rag.embedding import Embedder
 from rag.errors import RagError
+from rag.records import Chunk, Passage
 from rag.store import Index
-from rag.support import STOPWORDS
+from rag.text import QUESTION_WORDS, STOPWORDS
 
 CANDIDATES = 30  # per search, before fusion
 # Fusion weights, set by benchmarks/retrieval_modes.py on all three sets: with k = 20 (sharper
@@ -26,35 +27,6 @@ CANDIDATES = 30  # per search, before fusion
 # k = 60 and keywords counted double, Solana recall@1 0.86 against 0.84, the seed set unchanged.
 RRF_K = 20
 KEYWORD_WEIGHT = 1.0
-QUESTION_WORDS = frozenset(
-    [
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "which",
-        "did",
-        "does",
-        "do",
-        "is",
-        "are",
-        "was",
-        "were",
-    ]
-)
-
-
-@dataclass(frozen=True)
-class Passage:
-    n: int  # 1-based number the model cites as [n]
-    chunk: Chunk
-    title: str
-    source: str
-    score: float  # cosine similarity to the question
 
 
 def keywords(question: str) -> list[str]:

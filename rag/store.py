@@ -22,9 +22,10 @@ import faiss
 import numpy as np
 
 from rag.articles import Article
-from rag.chunking import Chunk, chunk_text
+from rag.chunking import chunk_text
 from rag.embedding import Embedder
 from rag.errors import RagError
+from rag.records import Chunk
 
 FORMAT_VERSION = 3  # 2: chunks_fts keyword index; 3: articles.added
 INDEXES_DIR = Path("indexes")

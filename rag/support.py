@@ -9,98 +9,18 @@ passage. The check combines
     negated on one side and asserted on the other.
 Thresholds are calibrated on hand-labelled pairs (evals/support_labels.jsonl, see
 `rag eval --calibrate`); the defaults below are the calibrated values. It is not an NLI model,
-so results are reported as "ALCE-style". Leaves repairing citations to `citations`.
+so results are reported as "ALCE-style". Leaves the word rules (stems, stopwords, negation
+scope, sentences) to `text` and repairing citations to `verification`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import sentence_spans
 from rag.embedding import Embedder
-
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "being", "by", "for", "from", "had", "has", "have", "he", "her", "hers", "him", "his", "i", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "how", "will", "would", "with", "you", "your", "also", "both", "either", "any", "all", "said", "says", "say", "told", "stated", "according", "did", "does", "do", "done", "about", "can", "could", "should", "may", "might", "must", "shall", "just", "very", "more", "most", "other", "such", "only", "over"]
-)  # fmt: skip
-NEGATIONS = frozenset(
-    [
-        "not",
-        "no",
-        "never",
-        "none",
-        "nor",
-        "without",
-        "neither",
-        "n't",
-        "don't",
-        "doesn't",
-        "didn't",
-        "isn't",
-        "wasn't",
-    ]
-)
-
-
-def stem(word: str) -> str:
-    """A deliberately crude stemmer: enough to match 'requested'/'requests', 'leaders'/'leader'."""
-    word = word.lower().replace("’", "'")
-    for suffix in ("ations", "ation", "ingly", "ing", "edly", "ed", "ies", "es", "s", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def content_terms(text: str) -> dict[str, float]:
-    """Stemmed content words with weights: proper nouns (capitalised mid-sentence) weigh 2."""
-    terms: dict[str, float] = {}
-    for i, match in enumerate(_WORD.finditer(text)):
-        word = match.group(0)
-        low = word.lower().replace("’", "'")
-        if low in STOPWORDS or low in NEGATIONS or len(low) < 2:
-            continue
-        weight = 2.0 if word[0].isupper() and i > 0 else 1.0
-        key = stem(low)
-        terms[key] = max(terms.get(key, 0.0), weight)
-    return terms
-
-
-def found(term: str, terms: set[str]) -> bool:
-    """Exact, or one is a prefix of the other: Iran/Iranian, Israel/Israeli, Russia/Russian."""
-    if term in terms:
-        return True
-    return len(term) >= 4 and any(
-        len(t) >= 4 and (t.startswith(term) or term.startswith(t)) for t in terms
-    )
-
-
-def in_context(question: str, claim: str) -> str:
-    """A fragment answer ("St. Petersburg") is judged together with its question, as a reader
-    reads it; a full sentence stands alone."""
-    return claim if len(content_terms(claim)) >= 3 else f"{question} {claim}"
-
-
-def negated_terms(text: str) -> set[str]:
-    """Stems of the content words a negation applies to: the next two after "not", "no", ...
-
-    Scoped, because a negation elsewhere in the evidence ("he said he did not want ...") says
-    nothing about the part the claim relies on.
-    """
-    # A leading "No," answers a yes/no question; it negates nothing in the sentence after it.
-    text = re.sub(r"^\s*(no|yes)\s*[,.;:!]", "", text, flags=re.I)
-    words = [w.lower().replace("’", "'") for w in _WORD.findall(text)]
-    scoped: set[str] = set()
-    for i, word in enumerate(words):
-        if word in NEGATIONS or word.endswith("n't"):
-            following = [
-                w for w in words[i + 1 : i + 5] if w not in STOPWORDS and w not in NEGATIONS
-            ]
-            scoped.update(stem(w) for w in following[:2])
-    return scoped
+from rag.text import NUMBER, content_terms, found, negated_terms, sentence_spans
 
 
 @dataclass(frozen=True)

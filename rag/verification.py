@@ -24,13 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import sentence_spans
 from rag.citations import answer_sentences
 from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.prompting import REFUSAL
-from rag.retrieval import Passage
-from rag.support import NEGATIONS, NUMBER, SupportJudge, content_terms, found, in_context
+from rag.records import REFUSAL, Passage
+from rag.support import SupportJudge
+from rag.text import NEGATIONS, NUMBER, content_terms, found, in_context, sentence_spans
 
 KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
 # What happens to an answer sentence that no given passage supports: it is shown marked "(not

@@ -2,9 +2,10 @@ import re
 
 import pytest
 
-from rag.assistant import Answer, Assistant
+from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import RagError
+from rag.records import Answer
 from rag.store import Index
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 

@@ -1,4 +1,5 @@
-from rag.chunking import chunk_text, count_tokens, sentence_spans
+from rag.chunking import chunk_text, count_tokens
+from rag.text import sentence_spans
 
 
 def sentences(text: str) -> list[str]:

@@ -1,6 +1,6 @@
-from rag.chunking import Chunk
-from rag.citations import MarkerFilter, answer_sentences, cite, is_refusal, normalise_markers
-from rag.retrieval import Passage
+from rag.citations import MarkerFilter, answer_sentences, cite, normalise_markers
+from rag.records import Chunk, Passage
+from rag.text import is_refusal
 
 
 def test_markers_are_normalised_and_unknown_numbers_dropped() -> None:

@@ -5,13 +5,12 @@ import pytest
 
 from rag.assistant import Assistant
 from rag.config import Settings
+from rag.datasets import EvalItem, load_dataset
 from rag.errors import RagError
 from rag.evaluation import (
-    EvalItem,
     calibrate,
     format_report,
     is_relevant,
-    load_dataset,
     matches,
     run_eval,
     token_f1,

@@ -1,5 +1,4 @@
-from rag.chunking import Chunk
-from rag.retrieval import Passage
+from rag.records import Chunk, Passage
 from rag.verification import focus_terms, verify
 from tests.fakes import FakeEmbedder
 
