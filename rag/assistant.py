@@ -194,7 +194,7 @@ class Assistant:
         abstained = is_refusal(text)
         note = ""
         if abstained:
-            text, note = REFUSAL, "the model found no answer in the passages"
+            text, note = REFUSAL, "The model found no answer in the articles."
         elif s.verify:
             checked = verify(rewritten, text, passages, self.retriever.embedder, s.unsupported)
             text, abstained, note = checked.answer, checked.abstained, checked.note

@@ -289,7 +289,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print()
     assert answer is not None
     if answer.answer != "".join(streamed).strip():
-        print(f"\nChecked against the articles ({answer.verification}):\n{answer.answer}")
+        print(f"\nChecked against the articles. {answer.verification}\n{answer.answer}")
     _print_sources(answer)
     return 0
 

@@ -105,7 +105,7 @@ def cost_line(answer: Answer) -> str:
     if answer.searched_for and answer.searched_for.strip() != answer.question.strip():
         parts.append(f"searched for: “{answer.searched_for}”")
     if answer.verification:
-        parts.append(f"checked: {answer.verification}")
+        parts.append(f"checked against the articles: {answer.verification}")
     return " · ".join(parts)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.text import NUMBER, content_terms, found, negated_terms, sentence_spans
+from rag.text import NUMBER, content_terms, found, negated_terms, sentence_spans, unknown_name
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class SupportJudge:
             return "number"
         weighted = content_terms(claim)
         claim_terms, evidence_terms = set(weighted), set(content_terms(evidence))
-        if any(w > 1 and not found(t, evidence_terms) for t, w in weighted.items()):
+        if unknown_name(claim, evidence_terms):
             return "name"  # a proper noun the evidence never mentions: "Lavrov", "Reuters"
         claim_neg, evidence_neg = negated_terms(claim), negated_terms(evidence)
         # Something negated on one side but asserted on the other: "has (not) requested aid".

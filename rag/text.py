@@ -66,18 +66,54 @@ def stem(word: str) -> str:
     return word
 
 
+def _is_name(text: str, match: re.Match[str]) -> bool:
+    """Capitalised and not the first word of a sentence (or of the text)."""
+    if not match.group(0)[0].isupper():
+        return False
+    before = text[: match.start()].rstrip(" \t\"'“‘«(")
+    return bool(before) and before[-1] not in ".!?:\n"
+
+
 def content_terms(text: str) -> dict[str, float]:
     """Stemmed content words with weights: proper nouns (capitalised mid-sentence) weigh 2."""
     terms: dict[str, float] = {}
-    for i, match in enumerate(WORD.finditer(text)):
-        word = match.group(0)
-        low = word.lower().replace("’", "'")
+    for match in WORD.finditer(text):
+        low = match.group(0).lower().replace("’", "'")
         if low in STOPWORDS or low in NEGATIONS or len(low) < 2:
             continue
-        weight = 2.0 if word[0].isupper() and i > 0 else 1.0
+        weight = 2.0 if _is_name(text, match) else 1.0
         key = stem(low)
         terms[key] = max(terms.get(key, 0.0), weight)
     return terms
+
+
+def names(text: str) -> list[list[str]]:
+    """Proper names as runs of capitalised words, stemmed: "Vladimir Putin said" ->
+    [["vladimir", "putin"]]."""
+    groups: list[list[str]] = []
+    end = -1
+    for match in WORD.finditer(text):
+        low = match.group(0).lower().replace("’", "'")
+        if low in STOPWORDS or low in NEGATIONS or len(low) < 2 or not _is_name(text, match):
+            end = -1
+            continue
+        if groups and end >= 0 and not text[end : match.start()].strip():
+            groups[-1].append(stem(low))
+        else:
+            groups.append([stem(low)])
+        end = match.end()
+    return groups
+
+
+def unknown_name(text: str, known: set[str]) -> str:
+    """The first proper name in `text` that `known` (stemmed terms) lacks, or "". A name counts
+    as known when its last word is ("Vladimir Putin" where the article says "Putin") or most of
+    its words are."""
+    for group in names(text):
+        hits = sum(found(t, known) for t in group)
+        if not (found(group[-1], known) or hits * 2 > len(group)):
+            return " ".join(group)
+    return ""
 
 
 def found(term: str, terms: set[str]) -> bool:

@@ -1,149 +1,175 @@
 """Check the model's answer against the passages and the question before anyone sees it.
 
-Owns the checks that need no trust in the model:
-  1. a sentence naming a number or a proper noun that neither the question nor any passage
-     contains is a guess and is dropped;
-  2. a sentence whose cited passage does not support it (rag/support.py) while another given
-     passage does is re-pointed to that passage; one without a citation gets one; one that no
-     passage supports is marked "(not found in the articles)" (or dropped or kept, by policy);
-  3. the answer as a whole must answer: give the kind of thing asked for (ANSWER_KINDS: a
-     number, a date, a name, a reaction, the topic asked about, ...), say something the
-     question does not, and mention the question's most specific term (for "What did Putin say
-     about the treaty?" that is "treaty", not "Putin");
-  4. an answer failing 1-3 is replaced by the passage sentence that best answers the question,
-     quoted and cited (the extractive fallback), if that sentence passes the same tests; else
-     the answer is "The articles don't say.".
-Leaves marker parsing and quote offsets to `citations`.
+Owns the checks that need no trust in the model. Sentence by sentence:
+  - a sentence naming a number or a proper noun that neither the question nor any passage
+    contains is a guess and is left out;
+  - a sentence whose cited passage does not support it (rag/support.py) while another given
+    passage does is re-pointed to that passage; one without a citation gets one; one that no
+    passage supports is marked "(not found in the articles)" (or dropped or kept, by policy);
+  - "Yes, X has not ..." is turned into "No, ...": the leading word must agree with the rest.
+Then the answer as a whole goes through CHECKS, small named checks over the question kinds of
+`rag/questions.py`: it names one of the options a choice question offers, gives the kind of thing
+asked for (a number, a date, a name, a reaction, ...), says something the question does not, is
+more than a bare denial, and mentions what the question is about. At the first failure the
+answer is replaced (`fallback`): by the option the passages support best (a choice question),
+else by the passage sentence that best answers the question, quoted and cited, if that sentence
+passes the same checks, else by "The articles don't say.". Every note is in a reader's words.
+Leaves marker parsing and quote offsets to `citations`, support scores to `support`.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.citations import answer_sentences
+from rag.citations import answer_sentences, strip_markers
 from rag.embedding import Embedder
 from rag.errors import RagError
+from rag.questions import kinds_asked, named_options, split_options
 from rag.records import REFUSAL, Passage
 from rag.support import SupportJudge
-from rag.text import NEGATIONS, NUMBER, content_terms, found, in_context, sentence_spans
+from rag.text import (
+    NEGATIONS,
+    NUMBER,
+    content_terms,
+    found,
+    in_context,
+    sentence_spans,
+    unknown_name,
+)
 
 KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking sentences
 # What happens to an answer sentence that no given passage supports: it is shown marked "(not
 # found in the articles)" and uncited. On the dev set (benchmarks/verify_policies.py) dropping
-# it answered 89% right and refused 6% of answerable questions, against 91% and 4% marked (the
-# check is strict about paraphrase); marking never shows such a sentence as fact either.
+# it answered 89% right and refused 6% of answerable questions, against 91% and 4% marked;
+# marking never shows such a sentence as fact either.
 UNSUPPORTED = "mark"
 POLICIES = ("mark", "drop", "keep")
 UNSUPPORTED_MARK = "not found in the articles"
-NO_SUPPORT = "no passage supports it"
-_NUMBER_WORDS = (
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens)\b"
-)
-_TIME_WORDS = (
-    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
-    r"april|may|june|july|august|september|october|november|december|today|yesterday|tomorrow|"
-    r"tonight|morning|afternoon|evening|night|week|weekend|month|year|day|ago|earlier|later|"
-    r"since|after|before|during|recently|spring|summer|autumn|winter)\b"
-)
-_REACTS = r"(respon\w*|repl\w*|react\w*|retaliat\w*|answer\w*)"
-_SAID_ABOUT = re.compile(
-    r"^\s*what (exactly )?(did|does|do|has|have) .+? (say|said|think|tell|claim|write) about "
-    r"(?P<topic>.+?)(\s+(during|in|on|at|when|after|before|while)\b.*)?\?*\s*$",
-    re.I,
-)
-# A question that asks "how many" is not answered by a sentence without a number, however well
-# supported: "Iran fired rockets [1]" to "How many rockets did Iran fire?" is a dodge. The same
-# holds for "when" without a time, and for "what is the name" without a name the question lacks.
-ANSWER_KINDS = (
-    (re.compile(r"^\s*how (many|much)\b", re.I), "number"),
-    (re.compile(r"^\s*how long\b", re.I), "duration"),
-    (re.compile(r"\b(what|which) (exact )?(date|day)\b", re.I), "date"),
-    (re.compile(r"^\s*(when\b|(in |at )?what (year|month|time)\b)", re.I), "time"),
-    (re.compile(r"\b(what|which) (is|was|are|were) the (\w+ )?names?\b", re.I), "name"),
-    # "How did Israel respond to the warning?" is not answered by the warning itself.
-    (
-        re.compile(
-            r"^\s*how (did|does|do|will|would|has|have) [^?]*?\b(respond|reply|react|retaliate)\b",
-            re.I,
-        ),
-        "reaction",
-    ),
-    # "What did Xi say about the war?" is not answered by what Xi said about something else.
-    (_SAID_ABOUT, "topic"),
-)
-_HAS_NUMBER = re.compile(_NUMBER_WORDS, re.I)
-_HAS_TIME = re.compile(_TIME_WORDS, re.I)
-_HAS_REACTION = re.compile(
-    rf"\b({_REACTS}|said|says|told|stated|vowed|rejected|dismissed|ignored|launched|fired|"
-    r"struck|hit back)\b",
-    re.I,
-)
-_HAS_DURATION = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b", re.I)
-# "Earlier this year" is a time but not the date asked for.
-_HAS_DATE = re.compile(
-    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
-    r"april|may|june|july|august|september|october|november|december|today|yesterday|"
-    r"tomorrow)\b",
-    re.I,
-)
-
-
-def _has(kind: str, answer: str, question: str) -> bool:
-    if kind == "number":
-        return bool(_HAS_NUMBER.search(answer))
-    if kind == "time":
-        return bool(_HAS_TIME.search(answer))
-    if kind == "duration":
-        return bool(_HAS_NUMBER.search(answer) or _HAS_DURATION.search(answer))
-    if kind == "reaction":
-        return bool(_HAS_REACTION.search(answer))
-    if kind == "topic":
-        match = _SAID_ABOUT.search(question)
-        topic = content_terms(match.group("topic")) if match else {}
-        have = set(content_terms(answer))
-        return not topic or any(found(t, have) for t in topic)
-    if kind == "date":
-        return bool(_HAS_DATE.search(answer))
-    # A name: a capitalised word or a quotation that the question does not already contain.
-    asked = set(content_terms(question))
-    names = [t for t, weight in content_terms(answer).items() if weight > 1]
-    return any(not found(t, asked) for t in names) or bool(re.search(r"[«“\"]", answer))
 
 
 @dataclass(frozen=True)
 class Checked:
     answer: str
     abstained: bool
-    note: str  # "" when the model's answer stood as written, else what was changed and why
+    note: str  # "" when the model's answer stood as written, else what changed, for a reader
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer under check: what was asked and what is left of the model's answer."""
+
+    question: str  # without its options list
+    options: list[str]  # a choice question's options, else []
+    text: str  # the sentences kept, with their citations
+    kept: int
+    marked: int  # of the kept sentences, how many no passage supports
+    passages: list[Passage]
+    judge: SupportJudge
+
+    @property
+    def plain(self) -> str:
+        """The text without citation markers: "[1]" is not the number a question asks for."""
+        return strip_markers(self.text)
 
 
 def _sentences(passages: list[Passage]) -> list[tuple[Passage, str]]:
     return [(p, p.chunk.text[s:e]) for p in passages for s, e in sentence_spans(p.chunk.text)]
 
 
-def _unsupported_detail(claim: str, evidence_terms: set[str], evidence_numbers: set[str]) -> str:
+def _guessed(claim: str, evidence_terms: set[str], evidence_numbers: set[str]) -> str:
     """A number or proper noun in the claim that appears in no passage, or ""."""
     for number in NUMBER.findall(claim):
         if number not in evidence_numbers:
             return number
-    for term, weight in content_terms(claim).items():
-        if weight > 1 and not found(term, evidence_terms):
-            return term
+    return unknown_name(claim, evidence_terms)
+
+
+# The checks of the answer as a whole. Each returns "" when the answer passes, else what is
+# wrong with it, to finish the sentence "The model's answer ...".
+def names_one_option(d: Draft) -> str:
+    if not d.options:
+        return ""
+    named = named_options(d.plain, d.options)
+    if len(named) == 1:
+        return ""
+    return "named none of the options" if not named else "named more than one option"
+
+
+def gives_kind(d: Draft) -> str:
+    for kind in kinds_asked(d.question):
+        if not kind.gives(d.plain, d.question):
+            return kind.missing
     return ""
 
 
-def _missing_kind(question: str, answer: str) -> str:
-    """The kind of answer the question asks for (see ANSWER_KINDS) if the answer lacks it,
-    else ""."""
-    for asks, kind in ANSWER_KINDS:
-        if asks.search(question) and not _has(kind, answer, question):
-            return kind
+def says_something(d: Draft) -> str:
+    """ "AFP contributed the reporting [1]" to "Which AFP journalist contributed the
+    reporting?" only restates the question."""
+    if d.options or adds_information(d.question, d.plain):
+        return ""
+    return "only repeated the question"
+
+
+def not_bare_denial(d: Draft) -> str:
+    """ "Khamenei did not respond to the demand" with no passage saying so only negates the
+    question."""
+    if d.options or d.marked < d.kept or adds_information(d.question, d.plain, negation=False):
+        return ""
+    return "only denied the question, and no article says so"
+
+
+def mentions_focus(d: Draft) -> str:
+    """The question's most specific term must be in the answer, read with the passage
+    sentences it cites: «our Iranian partners» [1] is about Putin's remark when the sentence it
+    quotes says "he remarked"."""
+    focus = focus_terms(d.question, d.passages)
+    if not focus or d.options:
+        return ""
+    by_n = {p.n: p.chunk.text for p in d.passages}
+    spans = [
+        _closest_sentence(d.judge, in_context(d.question, claim), by_n[n])
+        for claim, numbers in answer_sentences(d.text)
+        for n in numbers
+        if n in by_n
+    ]
+    terms = set(content_terms(" ".join([d.text, *spans])))
+    if any(found(t, terms) for t in focus):
+        return ""
+    return f"did not mention {focus[0]!r}, which the question is about"
+
+
+Check = Callable[[Draft], str]
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("one option", names_one_option),
+    ("kind", gives_kind),
+    ("says something", says_something),
+    ("not a bare denial", not_bare_denial),
+    ("focus", mentions_focus),
+)
+
+
+def first_failure(d: Draft) -> str:
+    for _, check in CHECKS:
+        if why := check(d):
+            return why
     return ""
+
+
+def agree_yes_no(question: str, answer: str) -> tuple[str, bool]:
+    """ "Yes, Iran has not requested aid" -> "No, Iran has not requested aid": the leading word
+    must agree with the rest of the answer. Returns the answer and whether it changed."""
+    match = re.match(r"^\s*yes\b\s*[,.;:!-]?\s*", answer, re.I)
+    if not match:
+        return answer, False
+    words = set(re.findall(r"[\w']+", answer[match.end() :].lower().replace("’", "'")))
+    asked = set(re.findall(r"[\w']+", question.lower().replace("’", "'")))
+    negated = any((w in NEGATIONS or w.endswith("n't")) and w not in asked for w in words)
+    return ("No, " + answer[match.end() :], True) if negated else (answer, False)
 
 
 def verify(
@@ -157,67 +183,50 @@ def verify(
 
     `unsupported` says what happens to a sentence no passage supports: "drop", "mark" or
     "keep" (the last two exist to measure the choice)."""
-    if not passages:
-        return Checked(REFUSAL, True, "no passages")
-    # A name the question itself uses is not the model's guess ("Americans" in a question
-    # about "U.S." passages); whether the sentence is supported is judged below.
-    text = " ".join([question] + [p.chunk.text for p in passages])
-    evidence_terms, evidence_numbers = set(content_terms(text)), set(NUMBER.findall(text))
-    kept: list[tuple[str, str, str]] = []
-    dropped: list[tuple[str, str, str]] = []
-    judge = SupportJudge(embedder)
     unsupported = unsupported or UNSUPPORTED
     if unsupported not in POLICIES:
         raise RagError(f"unsupported must be one of {', '.join(POLICIES)}, not {unsupported!r}")
-    moved = marked = 0
+    if not passages:
+        return Checked(REFUSAL, True, "No passage was close enough to the question.")
+    asked, options = split_options(question)
+    # A name the question itself uses is not the model's guess ("Americans" in a question
+    # about "U.S." passages), nor is an option it offers; support is judged below.
+    text = " ".join([question] + [p.chunk.text for p in passages])
+    evidence_terms, evidence_numbers = set(content_terms(text)), set(NUMBER.findall(text))
+    judge = SupportJudge(embedder)
+    answer, flipped = agree_yes_no(asked, answer)
+    kept: list[tuple[str, str]] = []
+    dropped = moved = marked = 0
     sentences = list(answer_sentences(answer))
-    judge.prefetch(
-        [in_context(question, c) for c, _ in sentences], [p.chunk.text for p in passages]
-    )
+    judge.prefetch([in_context(asked, c) for c, _ in sentences], [p.chunk.text for p in passages])
     for claim, numbers in sentences:
-        detail = _unsupported_detail(claim, evidence_terms, evidence_numbers)
-        if not detail:
-            better, supported = repoint(question, claim, numbers, passages, judge)
-            moved += better != numbers
-            numbers = better
-            if not supported and unsupported != "keep":
-                detail = NO_SUPPORT
-        if detail == NO_SUPPORT and unsupported == "mark":
+        if _guessed(claim, evidence_terms, evidence_numbers):
+            dropped += 1
+            continue
+        better, supported = repoint(asked, claim, numbers, passages, judge)
+        moved += better != numbers
+        numbers = better
+        if not supported and unsupported == "drop":
+            dropped += 1
+            continue
+        if not supported and unsupported == "mark":
             # Shown, in place, as what it is; guesses (a number or name in no passage) are not.
-            claim, numbers = _marked(claim), []
-            detail, marked = "", marked + 1
-        marks = "".join(f"[{n}]" for n in numbers)
-        (dropped if detail else kept).append((claim, marks, detail))
+            claim, numbers, marked = _marked(claim), [], marked + 1
+        kept.append((claim, "".join(f"[{n}]" for n in numbers)))
     if not kept:
-        why = f"dropped every sentence ({dropped[0][2]})" if dropped else ""
-        return extractive(question, passages, embedder, why)
-    if missing := _missing_kind(question, " ".join(c for c, _, _ in kept)):
-        # The model dodged; the best passage sentence may still hold the number, time or name.
-        return extractive(question, passages, embedder, f"the answer has no {missing}")
-    shown = " ".join(_with_marks(claim, marks) for claim, marks, _ in kept)
-    # An unsupported denial ("Khamenei did not respond to the demand") only negates the question.
-    denial = marked == len(kept) and not adds_information(question, shown, negation=False)
-    if denial or not adds_information(question, shown):
-        # "AFP contributed the reporting [1]" to "Which AFP journalist contributed the
-        # reporting?" only restates the question; a passage sentence may still answer it.
-        return extractive(question, passages, embedder, "the answer only restated the question")
-    focus = focus_terms(question, passages)
-    # The answer, read with the passage sentences it rests on: «our Iranian partners» [1] is
-    # about Putin's remark when the sentence it quotes says "he remarked".
-    by_n = {p.n: p.chunk.text for p in passages}
-    spans = [
-        _closest_sentence(judge, in_context(question, claim), by_n[n])
-        for claim, marks, _ in kept
-        for n in map(int, re.findall(r"\d+", marks))
-    ]
-    answer_terms = set(content_terms(" ".join([shown, *spans])))
-    if focus and not any(found(t, answer_terms) for t in focus):
-        why = f"the answer did not mention {focus[0]!r}"
-        return extractive(question, passages, embedder, why)
-    notes = [f"dropped {len(dropped)} sentence(s) with details in no passage"] if dropped else []
-    notes += [f"added or re-pointed the citations of {moved} sentence(s)"] if moved else []
-    notes += [f"marked {marked} sentence(s) no passage supports"] if marked else []
-    return Checked(shown, False, "; ".join(notes))
+        why = "named something no article mentions" if dropped else "was empty"
+        return fallback(asked, options, passages, embedder, why)
+    shown = " ".join(_with_marks(claim, marks) for claim, marks in kept)
+    draft = Draft(asked, options, shown, len(kept), marked, passages, judge)
+    if why := first_failure(draft):
+        return fallback(asked, options, passages, embedder, why)
+    notes = ["Changed “Yes” to “No”: the rest of the answer says no."] if flipped else []
+    notes += [f"Left out {dropped} sentence(s) naming something no article mentions."] * bool(
+        dropped
+    )
+    notes += [f"Corrected the citation of {moved} sentence(s)."] * bool(moved)
+    notes += [f"Marked {marked} sentence(s) the articles don't support."] * bool(marked)
+    return Checked(shown, False, " ".join(notes))
 
 
 def _closest_sentence(judge: SupportJudge, claim: str, text: str) -> str:
@@ -293,21 +302,54 @@ def focus_terms(question: str, passages: list[Passage]) -> list[str]:
     return [t for t, d in present.items() if d == rarest]
 
 
+def fallback(
+    question: str, options: list[str], passages: list[Passage], embedder: Embedder, why: str
+) -> Checked:
+    """The model's answer failed a check (`why`, to finish "The model's answer ..."): answer
+    from the passages alone if they clearly do, else refuse."""
+    if options:
+        return choose_option(question, options, passages, embedder, why)
+    return extractive(question, passages, embedder, why)
+
+
+def choose_option(
+    question: str, options: list[str], passages: list[Passage], embedder: Embedder, why: str
+) -> Checked:
+    """The option that a passage sentence supports best, as the answer to `question`; if no
+    sentence naming an option supports it, refuse."""
+    judge = SupportJudge(embedder)
+    best: tuple[float, int, int] | None = None  # (score, option, passage number)
+    for passage, sentence in _sentences(passages):
+        for i in named_options(sentence, options):
+            verdict = judge.judge(f"{question} {options[i]}", sentence)
+            score = verdict.lexical + verdict.semantic
+            if verdict.supported and (best is None or score > best[0]):
+                best = (score, i, passage.n)
+    if best is None:
+        return Checked(REFUSAL, True, f"The model's answer {why}, and no article supports one.")
+    _, i, n = best
+    note = f"The model's answer {why}; shown instead: the option an article supports."
+    return Checked(f"{options[i]} [{n}].", False, note)
+
+
 def extractive(question: str, passages: list[Passage], embedder: Embedder, why: str) -> Checked:
-    """The model's answer failed for `why`: answer with the passage sentence that best answers
-    the question, quoted and cited, if it clearly does; else refuse."""
+    """Answer with the passage sentence that best answers the question, quoted and cited, if it
+    clearly does; else refuse."""
     text = set(content_terms(" ".join(p.chunk.text for p in passages)))
-    absent = [t for t, w in content_terms(question).items() if w > 1 and not found(t, text)]
-    if absent:
+    if absent := unknown_name(question, text):
         # "Did China offer weapons?" over passages that never name China: any sentence quoted
         # would answer a different question.
-        return Checked(REFUSAL, True, f"{why}; no passage mentions {absent[0]!r}")
+        return Checked(
+            REFUSAL, True, f"The model's answer {why}, and no article mentions {absent!r}."
+        )
     passage, sentence = focus_sentence(question, passages, embedder)
-    if missing := _missing_kind(question, sentence):
-        return Checked(REFUSAL, True, f"{why}; no passage sentence has the {missing} asked for")
-    if not adds_information(question, sentence):
-        return Checked(REFUSAL, True, f"{why}; no passage sentence adds to the question")
-    return Checked(f"{sentence.rstrip()} [{passage.n}]", False, f"extractive: {why}")
+    draft = Draft(question, [], sentence, 1, 0, passages, SupportJudge(embedder))
+    if gives_kind(draft) or says_something(draft):
+        return Checked(
+            REFUSAL, True, f"The model's answer {why}, and no article sentence answers it."
+        )
+    note = f"The model's answer {why}; shown instead: the article sentence that answers it."
+    return Checked(f"{sentence.rstrip()} [{passage.n}]", False, note)
 
 
 def focus_sentence(
