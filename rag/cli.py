@@ -300,17 +300,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant
     from rag.datasets import expand, is_realtimeqa, load_dataset, realtimeqa_index
     from rag.embedding import make_embedder
-    from rag.evaluation import calibrate, format_report, format_table, load_labels, run_eval
+    from rag.evaluation import format_report, format_table, run_eval
     from rag.support import SupportJudge
 
     if args.calibrate:
-        judge = SupportJudge(make_embedder(_settings(args).embedder))
-        result = calibrate(judge, load_labels(args.calibrate))
-        print(
-            f"support check vs {result.labels} hand labels: agreement {100 * result.agreement:.1f}% "
-            f"with {judge.thresholds}; best {100 * result.best_agreement:.1f}% with {result.best}"
-        )
-        return 0
+        return _calibrate(args)
     if not args.dataset:
         raise RagError("give --dataset FILE (or --calibrate LABELS)")
     paths = expand(args.dataset)
@@ -355,6 +349,30 @@ def cmd_eval(args: argparse.Namespace) -> int:
         args.json_out.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
         print(f"results written to {args.json_out}")
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from rag.calibration import calibrate, load_labels
+    from rag.embedding import make_embedder
+    from rag.support import SupportJudge
+
+    labels = load_labels(args.calibrate)
+    judge = SupportJudge(make_embedder(_settings(args).embedder))
+    result = calibrate(judge, labels)
+    print(f"support judge vs {len(labels)} hand labels ({judge.weights})")
+    for name, scores in (("shipped weights", result.current), ("refitted", result.refit)):
+        for split, sc in scores.items():
+            print(
+                f"  {name:<15} {split:<5} {sc.pairs:>4} pairs ({sc.positives} supported): "
+                f"precision {_pct(sc.precision)}  recall {_pct(sc.recall)}  "
+                f"agreement {_pct(sc.agreement)}"
+            )
+    print(f"  refitted on the fit split: {result.fitted}")
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -7,18 +7,15 @@ precision via `support`, verbatim quotes, speed) and summarising. Leaves printin
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rag.assistant import Assistant
 from rag.citations import answer_sentences
 from rag.datasets import EvalItem
-from rag.errors import RagError
 from rag.questions import named_options
 from rag.records import Answer, Passage
 from rag.support import SupportJudge
@@ -356,48 +353,3 @@ def _table_row(name: str, n: int, row: tuple[float, ...]) -> str:
         f"{name[-24:]:<24} {n:>4} {100 * right:>5.0f}% {100 * unchecked:>8.0f}% {harm:>5.0f} "
         f"{helped:>6.0f} {refused:>7.0f} {100 * recall:>7.0f}% {seconds:>8.2f}"
     )
-
-
-@dataclass(frozen=True)
-class Calibration:
-    agreement: float  # with the current thresholds
-    best_agreement: float
-    best: dict[str, float]
-    labels: int
-
-
-def load_labels(path: Path) -> list[tuple[str, str, bool]]:
-    try:
-        rows = [
-            json.loads(line)
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-        return [(r["claim"], r["evidence"], bool(r["supported"])) for r in rows]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise RagError(f"cannot read support labels {path}: {exc}") from None
-
-
-def calibrate(judge: SupportJudge, labels: list[tuple[str, str, bool]]) -> Calibration:
-    """Agreement of the support check with hand labels, and the thresholds that maximise it."""
-    judged = judge.judge_many([(c, e) for c, e, _ in labels])
-    truth = [y for _, _, y in labels]
-    agreement = sum(j.supported == y for j, y in zip(judged, truth, strict=True)) / len(labels)
-    grid = [x / 20 for x in range(0, 20)]
-    best, best_score = {}, -1.0
-    for lex in grid:
-        for sem in grid:
-            for comb in grid:
-                ok = sum(
-                    (
-                        not j.veto
-                        and j.lexical >= lex
-                        and j.semantic >= sem
-                        and (j.lexical + j.semantic) / 2 >= comb
-                    )
-                    == y
-                    for j, y in zip(judged, truth, strict=True)
-                )
-                if ok > best_score:
-                    best, best_score = {"lexical": lex, "semantic": sem, "combined": comb}, ok
-    return Calibration(round(agreement, 4), round(best_score / len(labels), 4), best, len(labels))

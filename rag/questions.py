@@ -169,3 +169,20 @@ KINDS = (
 
 def kinds_asked(question: str) -> list[Kind]:
     return [k for k in KINDS if k.asks.search(question)]
+
+
+def nearest_option(answer: str, options: list[str]) -> int | None:
+    """The option an answer means when it names none exactly: "a ruling overturning Roe vs
+    Wade" -> "A ruling that overturned Roe vs Wade". The option whose content words the answer
+    covers best, if it covers at least two thirds of them and no other option comes as close."""
+    have = set(content_terms(answer))
+    scores = []
+    for option in options:
+        terms = content_terms(option)
+        total = sum(terms.values())
+        scores.append(sum(w for t, w in terms.items() if found(t, have)) / total if total else 0.0)
+    ranked = sorted(range(len(options)), key=lambda i: -scores[i])
+    best = ranked[0]
+    if scores[best] < 2 / 3 or (len(ranked) > 1 and scores[ranked[1]] >= scores[best]):
+        return None
+    return best

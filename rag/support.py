@@ -7,8 +7,9 @@ passage. The check combines
   - semantic similarity: embedding cosine of claim and evidence (MiniLM by default);
   - hard vetoes: a number or a proper noun in the claim that the evidence lacks, or a word
     negated on one side and asserted on the other.
-Thresholds are calibrated on hand-labelled pairs (evals/support_labels.jsonl, see
-`rag eval --calibrate`); the defaults below are the calibrated values. It is not an NLI model,
+A pair that passes the vetoes is judged by a small logistic model over the two scores, fitted on
+hand-labelled pairs from RealTime QA weeks and the seed (evals/support_labels.jsonl, see
+`rag eval --calibrate`, which also reports precision and recall on the held-out split). It is not an NLI model,
 so results are reported as "ALCE-style". Leaves the word rules (stems, stopwords, negation
 scope, sentences) to `text` and repairing citations to `verification`.
 """
@@ -22,29 +23,46 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.text import NUMBER, content_terms, found, negated_terms, sentence_spans, unknown_name
 
+FEATURES = ("lexical", "semantic", "both")
+
 
 @dataclass(frozen=True)
 class Support:
     lexical: float  # weighted share of claim terms present in the evidence, 0..1
     semantic: float  # cosine similarity, -1..1
-    veto: str  # "" or why the pair can't be support ("number", "negation")
+    veto: str  # "" or why the pair can't be support ("name", "number", "negation")
     supported: bool
+    probability: float = 0.0  # of support, by the fitted weights; 0 when vetoed
+
+    @property
+    def features(self) -> tuple[float, ...]:
+        """The inputs of the fitted model, in FEATURES order."""
+        return (self.lexical, self.semantic, self.lexical * self.semantic)
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    # Calibrated on evals/support_labels.jsonl (90 pairs): 73% agreement with the labels. The
-    # grid's best (76%) drops the semantic floor; we keep a floor of 0.4 so that a sentence about
-    # something else never passes on shared words alone.
-    lexical: float = 0.7
-    semantic: float = 0.4
-    combined: float = 0.0  # on the mean of both; unused at this calibration
+class Weights:
+    """A logistic model over FEATURES, fitted by `rag eval --calibrate` on the "fit" split of
+    evals/support_labels.jsonl; a pair is supported at probability 0.5 or more."""
+
+    lexical: float
+    semantic: float
+    both: float
+    bias: float
+
+    def probability(self, features: tuple[float, ...]) -> float:
+        lexical, semantic, both = features
+        z = self.lexical * lexical + self.semantic * semantic + self.both * both + self.bias
+        return float(1 / (1 + np.exp(-z)))
+
+
+WEIGHTS = Weights(lexical=8.0, semantic=6.0, both=0.0, bias=-8.0)
 
 
 class SupportJudge:
-    def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None) -> None:
+    def __init__(self, embedder: Embedder, weights: Weights | None = None) -> None:
         self.embedder = embedder
-        self.thresholds = thresholds or Thresholds()
+        self.weights = weights or WEIGHTS
         # Every claim is judged against the same few passages' sentences: embed each text once.
         self._cache: dict[str, np.ndarray] = {}
 
@@ -89,14 +107,11 @@ class SupportJudge:
             return "negation"
         return ""
 
-    def decide(self, lexical: float, semantic: float, veto: str) -> bool:
-        t = self.thresholds
-        return (
-            not veto
-            and lexical >= t.lexical
-            and semantic >= t.semantic
-            and 0.5 * (lexical + semantic) >= t.combined
-        )
+    def decide(self, lexical: float, semantic: float, veto: str) -> Support:
+        if veto:
+            return Support(lexical, semantic, veto, False)
+        p = self.weights.probability((lexical, semantic, lexical * semantic))
+        return Support(lexical, semantic, veto, p >= 0.5, p)
 
     def judge_many(self, pairs: list[tuple[str, str]]) -> list[Support]:
         """Judge (claim, evidence) pairs with one embedding call."""
@@ -109,7 +124,7 @@ class SupportJudge:
         out = []
         for (claim, evidence), cosine in zip(pairs, cosines, strict=True):
             lex, veto = self.lexical(claim, evidence), self.veto(claim, evidence)
-            out.append(Support(lex, float(cosine), veto, self.decide(lex, float(cosine), veto)))
+            out.append(self.decide(lex, float(cosine), veto))
         return out
 
     def judge(self, claim: str, evidence: str) -> Support:

@@ -29,7 +29,7 @@ import numpy as np
 from rag.citations import answer_sentences, strip_markers
 from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.questions import kinds_asked, named_options, split_options
+from rag.questions import kinds_asked, named_options, nearest_option, split_options
 from rag.records import REFUSAL, Passage
 from rag.support import SupportJudge
 from rag.text import (
@@ -50,6 +50,7 @@ KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking senten
 UNSUPPORTED = "mark"
 POLICIES = ("mark", "drop", "keep")
 UNSUPPORTED_MARK = "not found in the articles"
+PREFER_SUPPORTED_OPTION = True
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,22 @@ def agree_yes_no(question: str, answer: str) -> tuple[str, bool]:
     return ("No, " + answer[match.end() :], True) if negated else (answer, False)
 
 
+def read_as_option(answer: str, options: list[str]) -> tuple[str, str]:
+    """A choice answer that names no option exactly, rewritten as the option it means, with its
+    citations ("a ruling overturning Roe vs Wade [4]" -> "A ruling that overturned Roe vs Wade
+    [4]."). Returns the answer and a note ("" if unchanged)."""
+    if not options or named_options(strip_markers(answer), options):
+        return answer, ""
+    i = nearest_option(strip_markers(answer), options)
+    if i is None:
+        return answer, ""
+    marks = "".join(dict.fromkeys(re.findall(r"\[\d+\]", answer)))
+    short = " ".join(strip_markers(answer).split()[:12])
+    return f"{options[i]} {marks}.".replace(
+        " .", "."
+    ), f"Read the answer “{short}” as the option “{options[i]}”."
+
+
 def verify(
     question: str,
     answer: str,
@@ -195,6 +212,7 @@ def verify(
     evidence_terms, evidence_numbers = set(content_terms(text)), set(NUMBER.findall(text))
     judge = SupportJudge(embedder)
     answer, flipped = agree_yes_no(asked, answer)
+    answer, reading = read_as_option(answer, options)
     kept: list[tuple[str, str]] = []
     dropped = moved = marked = 0
     sentences = list(answer_sentences(answer))
@@ -220,7 +238,13 @@ def verify(
     draft = Draft(asked, options, shown, len(kept), marked, passages, judge)
     if why := first_failure(draft):
         return fallback(asked, options, passages, embedder, why)
+    if options and marked == len(kept) and PREFER_SUPPORTED_OPTION:
+        # The model's option is in no article; another option may be.
+        alternative = choose_option(asked, options, passages, embedder, "was not in the articles")
+        if not alternative.abstained:
+            return alternative
     notes = ["Changed “Yes” to “No”: the rest of the answer says no."] if flipped else []
+    notes += [reading] if reading else []
     notes += [f"Left out {dropped} sentence(s) naming something no article mentions."] * bool(
         dropped
     )

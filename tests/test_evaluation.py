@@ -4,11 +4,11 @@ from pathlib import Path
 import pytest
 
 from rag.assistant import Assistant
+from rag.calibration import Label, Scores, calibrate, score
 from rag.config import Settings
 from rag.datasets import EvalItem, load_dataset
 from rag.errors import RagError
 from rag.evaluation import (
-    calibrate,
     format_report,
     is_relevant,
     matches,
@@ -126,11 +126,20 @@ def test_run_eval_end_to_end_with_fakes(seed_index: Index, embedder: FakeEmbedde
     assert "recall@1" in text and "u Will Russia send troops" in text
 
 
-def test_calibration_reports_agreement() -> None:
-    labels = [
-        ("Iran has not asked Russia for military aid.", "Putin indicated that Iran has not requested military aid from Russia.", True),
-        ("Iran asked Russia for military aid.", "Putin indicated that Iran has not requested military aid from Russia.", False),
-        ("The Kremlin praised Israel.", "«Their condemnation of Israel’s actions is unequivocal,» the Kremlin noted.", False),
+def test_calibration_fits_on_one_split_and_scores_the_other() -> None:
+    fit_pairs = [
+        Label("Iran has not asked Russia for military aid.", "Putin indicated that Iran has not requested military aid from Russia.", True, "fit"),
+        Label("Putin spoke to reporters in St. Petersburg.", "Putin spoke to reporters in St. Petersburg on Thursday.", True, "fit"),
+        Label("The storm closed schools.", "Putin spoke to reporters in St. Petersburg on Thursday.", False, "fit"),
+        Label("The council built a bridge.", "«Their condemnation of Israel’s actions is unequivocal,» the Kremlin noted.", False, "fit"),
     ]  # fmt: skip
-    result = calibrate(SupportJudge(FakeEmbedder()), labels)
-    assert result.labels == 3 and 0 <= result.agreement <= result.best_agreement <= 1
+    test_pairs = [
+        Label("Iran asked Russia for military aid.", "Putin indicated that Iran has not requested military aid from Russia.", False, "test"),
+        Label("Putin spoke in St. Petersburg.", "Putin spoke to reporters in St. Petersburg on Thursday.", True, "test"),
+    ]  # fmt: skip
+    result = calibrate(SupportJudge(FakeEmbedder()), fit_pairs + test_pairs)
+    assert set(result.current) == set(result.refit) == {"fit", "test"}
+    assert result.refit["test"].pairs == 2 and result.refit["test"].positives == 1
+    # The negation veto holds whatever the weights: the contradicted claim is never supported.
+    assert result.refit["fit"].agreement == 1.0
+    assert score([True, False], [True, True]) == Scores(2, 2, 1.0, 0.5, 0.5)

@@ -1,0 +1,103 @@
+"""Fit and measure the support judge on hand-labelled (claim, evidence) pairs.
+
+Owns: reading the labels (evals/support_labels.jsonl), the split into a fitting part and a
+held-out part (by the pair's `split` field: "fit" or "test"), fitting the judge's logistic
+weights on the fitting part, and precision and recall of "supported" on the held-out part.
+`rag eval --calibrate LABELS` prints both; the weights in `support.WEIGHTS` are the ones it
+printed. Leaves the features themselves to `support`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import RagError
+from rag.support import FEATURES, SupportJudge, Weights
+
+
+@dataclass(frozen=True)
+class Label:
+    claim: str
+    evidence: str
+    supported: bool
+    split: str  # "fit" or "test"
+
+
+@dataclass(frozen=True)
+class Scores:
+    pairs: int
+    positives: int
+    precision: float | None  # of "supported" verdicts, the share the labels call supported
+    recall: float | None  # of supported pairs, the share the judge calls supported
+    agreement: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    current: dict[str, Scores]  # the shipped weights, on each split
+    fitted: Weights  # weights fitted on the "fit" split
+    refit: dict[str, Scores]  # the fitted weights, on each split
+
+
+def load_labels(path: Path) -> list[Label]:
+    try:
+        rows = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        return [
+            Label(r["claim"], r["evidence"], bool(r["supported"]), r.get("split", "fit"))
+            for r in rows
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RagError(f"cannot read support labels {path}: {exc}") from None
+
+
+def score(verdicts: list[bool], truth: list[bool]) -> Scores:
+    tp = sum(v and t for v, t in zip(verdicts, truth, strict=True))
+    said, real = sum(verdicts), sum(truth)
+    agree = sum(v == t for v, t in zip(verdicts, truth, strict=True))
+    return Scores(
+        len(truth), real, round(tp / said, 4) if said else None,
+        round(tp / real, 4) if real else None, round(agree / len(truth), 4) if truth else 0.0,
+    )  # fmt: skip
+
+
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, l2: float = 0.01) -> np.ndarray:
+    """Logistic regression by gradient descent: (n, d) features, (n,) 0/1 labels -> (d + 1,)
+    weights, bias last. Small and dependency-free; the features are few and well scaled."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        w -= 0.5 * (xb.T @ (p - y) / len(y) + l2 * np.r_[w[:-1], 0.0])
+    return w
+
+
+def calibrate(judge: SupportJudge, labels: list[Label]) -> Calibration:
+    """The shipped judge on both splits, and a judge refitted on the "fit" split."""
+    if not labels:
+        raise RagError("no labels to calibrate on")
+    judged = judge.judge_many([(lab.claim, lab.evidence) for lab in labels])
+    splits = sorted({lab.split for lab in labels})
+
+    def on(split: str, verdicts: list[bool]) -> Scores:
+        pick = [i for i, lab in enumerate(labels) if lab.split == split]
+        return score([verdicts[i] for i in pick], [labels[i].supported for i in pick])
+
+    current = {s: on(s, [j.supported for j in judged]) for s in splits}
+    features = np.array([j.features for j in judged])  # (n, len(FEATURES))
+    truth = np.array([lab.supported for lab in labels], dtype=float)
+    train = np.array([lab.split == "fit" for lab in labels])
+    if not train.any():
+        raise RagError('no labels with "split": "fit" to fit on')
+    w = fit(features[train], truth[train])
+    fitted = Weights(**{name: round(float(v), 3) for name, v in zip(FEATURES, w, strict=False)},
+                     bias=round(float(w[-1]), 3))  # fmt: skip
+    verdicts = [bool(fitted.probability(f) >= 0.5) for f in features]
+    return Calibration(current, fitted, {s: on(s, verdicts) for s in splits})
