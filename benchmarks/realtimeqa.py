@@ -69,8 +69,10 @@ def main() -> None:
         if args.show:
             for r in report["results"]:
                 if not r["correct"] or r["unchecked_correct"] != r["correct"]:
-                    mark = "HARM" if r["unchecked_correct"] and not r["correct"] else (
-                        "help" if r["correct"] else "wrong"
+                    mark = (
+                        "HARM"
+                        if r["unchecked_correct"] and not r["correct"]
+                        else ("help" if r["correct"] else "wrong")
                     )
                     print(f"  [{mark}] {r['id']} {r['question']}")
                     print(f"      model: {' '.join(r['unchecked_answer'].split())[:200]}")

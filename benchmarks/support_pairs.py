@@ -16,25 +16,35 @@ import argparse
 import json
 import random
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from verify_policies import CachedGenerator  # noqa: E402
+from verify_policies import CachedGenerator, _key  # noqa: E402
 
 from rag.assistant import Assistant  # noqa: E402
 from rag.citations import answer_sentences  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.datasets import load_dataset, realtimeqa_index  # noqa: E402
 from rag.embedding import make_embedder  # noqa: E402
-from rag.generation import make_generator  # noqa: E402
+from rag.generation import Message, make_generator  # noqa: E402
 from rag.questions import split_options  # noqa: E402
 from rag.support import SupportJudge  # noqa: E402
 from rag.text import content_terms, in_context  # noqa: E402
 
 WEEKS = ROOT.parent / "shared" / "corpora" / "realtimeqa"
+
+
+class Replay(CachedGenerator):
+    """Only what is cached: a prompt never answered gives an empty answer (no pairs)."""
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        if _key(messages) not in self.store:
+            return iter(())
+        return super().stream(messages)
 
 
 def pairs_for(assistant: Assistant, judge: SupportJudge, qid: str, question: str, source: str):
@@ -73,7 +83,7 @@ def main() -> None:
     files = sorted(WEEKS.glob("*_qa.jsonl"))
     if args.weeks:
         files = [f for f in files if f.name.split("_")[0] in args.weeks]
-    rtqa = CachedGenerator(inner, Path("/tmp") / f"rag-answers-realtimeqa-{settings.model}.json")
+    rtqa = Replay(inner, Path("/tmp") / f"rag-answers-realtimeqa-{settings.model}.json")
     for qa in files:
         index = realtimeqa_index(qa, embedder, settings.chunk_tokens, settings.chunk_overlap)
         assistant = Assistant.from_settings(settings.replace(index=str(index)), rtqa)  # type: ignore[arg-type]
@@ -83,7 +93,7 @@ def main() -> None:
                 source = f"{qa.name.split('_')[0]}-{mode}"
                 rows += pairs_for(assistant, judge, item.id, item.question, source)
     seed_cache = Path("/tmp") / f"rag-answers-seed-{settings.model}-{settings.retrieval}.json"
-    seed = CachedGenerator(inner, seed_cache)
+    seed = Replay(inner, seed_cache)
     assistant = Assistant.from_settings(settings, seed)  # type: ignore[arg-type]
     for item in load_dataset(ROOT / "evals" / "seed.jsonl"):
         rows += pairs_for(assistant, judge, item.id, item.question, "seed")

@@ -33,6 +33,10 @@ from rag.support import SupportJudge  # noqa: E402
 POLICIES = ("no-verify", "keep", "mark", "drop")
 
 
+def _key(messages: list[Message]) -> str:
+    return hashlib.sha256(json.dumps([(m.role, m.content) for m in messages]).encode()).hexdigest()
+
+
 class CachedGenerator:
     """Wraps a real generator; replays a stored answer when the same prompt comes again."""
 
@@ -46,9 +50,7 @@ class CachedGenerator:
         return int(self.inner.count_tokens(text))  # type: ignore[attr-defined]
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
-        key = hashlib.sha256(
-            json.dumps([(m.role, m.content) for m in messages]).encode()
-        ).hexdigest()
+        key = _key(messages)
         if key not in self.store:
             pieces = list(self.inner.stream(messages))
             self.store[key] = [

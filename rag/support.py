@@ -88,6 +88,9 @@ class SupportJudge:
 
     @staticmethod
     def veto(claim: str, evidence: str) -> str:
+        spans = sentence_spans(evidence) or [(0, len(evidence))]
+        if all(evidence[s:e].rstrip(" \"'”’»)").endswith("?") for s, e in spans):
+            return "question"  # quiz pages repeat the question; asking asserts nothing
         numbers = set(NUMBER.findall(evidence))
         if any(n not in numbers for n in NUMBER.findall(claim)):
             return "number"

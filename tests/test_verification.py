@@ -1,5 +1,19 @@
 from rag.records import Chunk, Passage
-from rag.verification import focus_terms, verify
+from rag.support import SupportJudge
+from rag.verification import (
+    CHECKS,
+    Draft,
+    agree_yes_no,
+    first_failure,
+    focus_terms,
+    gives_kind,
+    mentions_focus,
+    names_one_option,
+    not_bare_denial,
+    read_as_option,
+    says_something,
+    verify,
+)
 from tests.fakes import FakeEmbedder
 
 
@@ -150,3 +164,79 @@ def test_answer_kinds_a_question_asks_for(seed_text: str) -> None:
         FakeEmbedder(),
     )
     assert not said.abstained and said.answer.startswith("Ushakov said")
+
+
+def draft(text: str, question: str = "What did Putin say?", options: list[str] | None = None,
+          marked: int = 0, ps: list[Passage] | None = None) -> Draft:  # fmt: skip
+    return Draft(question, options or [], text, 1, marked, ps or [], SupportJudge(FakeEmbedder()))
+
+
+def test_check_names_one_option() -> None:
+    options = ["IKEA", "Best Buy", "Petco"]
+    assert names_one_option(draft("IKEA [1].", options=options)) == ""
+    assert "none" in names_one_option(draft("A retailer [1].", options=options))
+    assert "more than one" in names_one_option(draft("IKEA or Petco [1].", options=options))
+    assert names_one_option(draft("Anything.")) == ""  # not a choice question
+
+
+def test_check_gives_kind_reads_the_text_without_markers() -> None:
+    question = "On what exact date was the treaty signed?"
+    assert gives_kind(draft("It was signed earlier this year [1].", question)) == "gave no date"
+    assert gives_kind(draft("It was signed on 17 January [1].", question)) == ""
+
+
+def test_check_says_something_and_not_bare_denial() -> None:
+    question = "Which AFP journalist contributed the reporting?"
+    assert says_something(draft("AFP contributed the reporting [1].", question))
+    assert says_something(draft("Jane Doe of AFP contributed it [1].", question)) == ""
+    assert says_something(draft("IKEA [1].", question, options=["IKEA", "Petco"])) == ""
+    denial = draft("Khamenei did not respond (not found in the articles).",
+                   "How did Khamenei respond to the demand?", marked=1)  # fmt: skip
+    assert not_bare_denial(denial)
+    assert not_bare_denial(draft("Khamenei did not respond [1].", denial.question)) == ""
+
+
+def test_check_mentions_focus(seed_text: str) -> None:
+    ps = passages(seed_text)
+    off_topic = draft("Putin said Iran has not approached Russia [1].",
+                      "What did Putin say about the treaty?", ps=ps)  # fmt: skip
+    assert "treaty" in mentions_focus(off_topic)
+    on_topic = draft("Putin said the treaty is no defence pact [1].", off_topic.question, ps=ps)
+    assert mentions_focus(on_topic) == ""
+
+
+def test_checks_run_in_order_and_each_has_a_name() -> None:
+    assert [name for name, _ in CHECKS][0] == "one option"
+    assert first_failure(draft("Putin said the treaty binds no one [1].")) == ""
+
+
+def test_a_yes_that_the_rest_denies_becomes_no() -> None:
+    question = "Has Iran requested military aid from Russia?"
+    fixed, changed = agree_yes_no(question, "Yes, Iran has not requested military aid [1].")
+    assert changed and fixed == "No, Iran has not requested military aid [1]."
+    assert agree_yes_no(question, "Yes, Iran requested aid [1].") == (
+        "Yes, Iran requested aid [1].",
+        False,
+    )
+    # A negation the question itself has is not a contradiction.
+    assert not agree_yes_no("Is it not binding?", "Yes, it is not binding.")[1]
+
+
+def test_a_choice_answer_is_read_as_the_option_it_means() -> None:
+    options = ["A ruling restricting the EPA", "A ruling that overturned Roe vs Wade"]
+    answer, note = read_as_option("A ruling overturning Roe vs Wade [4].", options)
+    assert answer == "A ruling that overturned Roe vs Wade [4]." and "as the option" in note
+    assert read_as_option("A ruling that overturned Roe vs Wade [4].", options)[1] == ""
+
+
+def test_a_choice_question_without_a_pick_takes_the_supported_option(seed_text: str) -> None:
+    ps = passages(seed_text)
+    question = "Who spoke to journalists about the dispute? Options: Yuri Ushakov; Sergei Lavrov."
+    checked = verify(question, "A Kremlin aide did [2].", ps, FakeEmbedder())
+    assert (
+        checked.answer.startswith("Yuri Ushakov [2]")
+        and "option an article supports" in checked.note
+    )
+    # The option names are not names the passages must mention: "Lavrov" is no guess here.
+    kept = verify(question, "Sergei Lavrov [2].", ps, FakeEmbedder())
+    assert not kept.abstained and "Left out" not in kept.note
