@@ -16,6 +16,7 @@ scope, sentences) to `text` and repairing citations to `verification`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,12 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.text import NUMBER, content_terms, found, negated_terms, sentence_spans, unknown_name
 
-FEATURES = ("lexical", "semantic", "both")
+NEGATIVE_SENSE = re.compile(
+    r"\b(refrain\w*|against|avoid\w*|den(y|ied|ies)|reject\w*|prevent\w*|ban(ned|s)?|fail\w*|"
+    r"lack\w*|unable|halt\w*|stop(ped|s)?|without|absence)\b",
+    re.I,
+)
+FEATURES = ("lexical", "semantic")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,9 @@ class Support:
     @property
     def features(self) -> tuple[float, ...]:
         """The inputs of the fitted model, in FEATURES order."""
-        return (self.lexical, self.semantic, self.lexical * self.semantic)
+        # Also tried, on the fit split: their product and the count of missing claim words.
+        # Neither raised agreement there (0.81 -> 0.81, 0.80); both lowered held-out recall.
+        return (self.lexical, self.semantic)
 
 
 @dataclass(frozen=True)
@@ -47,16 +55,15 @@ class Weights:
 
     lexical: float
     semantic: float
-    both: float
     bias: float
 
-    def probability(self, features: tuple[float, ...]) -> float:
-        lexical, semantic, both = features
-        z = self.lexical * lexical + self.semantic * semantic + self.both * both + self.bias
+    def probability(self, x: tuple[float, ...]) -> float:
+        w = (self.lexical, self.semantic)
+        z = sum(a * b for a, b in zip(w, x, strict=True)) + self.bias
         return float(1 / (1 + np.exp(-z)))
 
 
-WEIGHTS = Weights(lexical=8.0, semantic=6.0, both=0.0, bias=-8.0)
+WEIGHTS = Weights(lexical=5.71, semantic=1.43, bias=-5.02)
 
 
 class SupportJudge:
@@ -99,21 +106,21 @@ class SupportJudge:
         if unknown_name(claim, evidence_terms):
             return "name"  # a proper noun the evidence never mentions: "Lavrov", "Reuters"
         claim_neg, evidence_neg = negated_terms(claim), negated_terms(evidence)
-        # Something negated on one side but asserted on the other: "has (not) requested aid".
-        # And a claim that something did not happen needs a negation in its evidence: an article
-        # that never mentions a reply does not say "Khamenei did not respond".
-        if (
-            (claim_neg and not evidence_neg)
-            or (claim_neg & (evidence_terms - evidence_neg))
-            or (evidence_neg & (claim_terms - claim_neg))
-        ):
+        # A claim that something did not happen needs a negation in its evidence: an article
+        # that never mentions a reply does not say "Khamenei did not respond" (a word like
+        # "refrain" or "against" counts: "urged Washington to refrain" says "not to intervene").
+        # And evidence that negates what the claim plainly asserts contradicts it. Where both
+        # negate, the scopes are too rough to compare ("has not asked" vs "has not requested").
+        if claim_neg and not (evidence_neg or NEGATIVE_SENSE.search(evidence)):
+            return "negation"
+        if not claim_neg and evidence_neg & claim_terms:
             return "negation"
         return ""
 
     def decide(self, lexical: float, semantic: float, veto: str) -> Support:
         if veto:
             return Support(lexical, semantic, veto, False)
-        p = self.weights.probability((lexical, semantic, lexical * semantic))
+        p = self.weights.probability((lexical, semantic))
         return Support(lexical, semantic, veto, p >= 0.5, p)
 
     def judge_many(self, pairs: list[tuple[str, str]]) -> list[Support]:

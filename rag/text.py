@@ -60,6 +60,8 @@ QUESTION_WORDS = frozenset(
 def stem(word: str) -> str:
     """A deliberately crude stemmer: enough to match 'requested'/'requests', 'leaders'/'leader'."""
     word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]  # "Iran's" is "Iran"
     for suffix in ("ations", "ation", "ingly", "ing", "edly", "ed", "ies", "es", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
