@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rag.assistant import Assistant
-from rag.citations import answer_sentences
+from rag.citations import answer_sentences, strip_markers
 from rag.datasets import EvalItem
 from rag.questions import named_options
 from rag.records import Answer, Passage
@@ -136,7 +136,8 @@ def grade(item: EvalItem, text: str, abstained: bool) -> bool | None:
     A choice question is right when the answer names the gold option and no other one; an
     open one when it contains every answer group (for RealTime QA: the gold option's text)."""
     if item.choices and item.gold is not None and item.with_options:
-        return not abstained and named_options(text, item.choices) == [item.gold]
+        # "6 months [3]" names the option "6", not "3": markers are not part of the answer.
+        return not abstained and named_options(strip_markers(text), item.choices) == [item.gold]
     if item.answers:
         return not abstained and matches(text, item.answers)
     return None
