@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--weeks", nargs="*")
     parser.add_argument("--sample", type=int, default=0, help="keep this many, drawn at random")
+    parser.add_argument("--caches", nargs="*", type=Path, default=[], help="more answer caches")
     args = parser.parse_args()
     settings = load_settings()
     inner = make_generator(
@@ -84,6 +85,8 @@ def main() -> None:
     if args.weeks:
         files = [f for f in files if f.name.split("_")[0] in args.weeks]
     rtqa = Replay(inner, Path("/tmp") / f"rag-answers-realtimeqa-{settings.model}.json")
+    for extra in args.caches:  # e.g. the open-question run's own cache
+        rtqa.store.update(json.loads(extra.read_text()))
     for qa in files:
         index = realtimeqa_index(qa, embedder, settings.chunk_tokens, settings.chunk_overlap)
         assistant = Assistant.from_settings(settings.replace(index=str(index)), rtqa)  # type: ignore[arg-type]

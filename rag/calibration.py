@@ -10,13 +10,13 @@ printed. Leaves the features themselves to `support`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from rag.errors import RagError
-from rag.support import FEATURES, SupportJudge, Weights
+from rag.support import Support, SupportJudge, Weights
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,21 @@ def calibrate(judge: SupportJudge, labels: list[Label]) -> Calibration:
     if not train.any():
         raise RagError('no labels with "split": "fit" to fit on')
     w = fit(features[train], truth[train])
-    fitted = Weights(**{name: round(float(v), 3) for name, v in zip(FEATURES, w, strict=False)},
-                     bias=round(float(w[-1]), 3))  # fmt: skip
-    verdicts = [
-        not j.veto and fitted.probability(f) >= 0.5 for j, f in zip(judged, features, strict=True)
-    ]
-    return Calibration(current, fitted, {s: on(s, verdicts) for s in splits})
+    logistic = Weights(lexical=round(float(w[0]), 3), semantic=round(float(w[1]), 3),
+                       bias=round(float(w[2]), 3))  # fmt: skip
+    # Then the paraphrase clause: the (cosine, lexical) floors that agree best on the fit split.
+    fit_rows = [i for i, lab in enumerate(labels) if lab.split == "fit"]
+    best: tuple[float, Weights] = (-1.0, logistic)
+    for cosine in (0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01):
+        for lexical in (0.5, 0.4, 0.3, 0.2):  # on a tie, the stricter floor
+            trial = replace(logistic, paraphrase_cosine=cosine, paraphrase_lexical=lexical)
+            verdicts = _verdicts(trial, judged)
+            agree = sum(verdicts[i] == labels[i].supported for i in fit_rows)
+            if agree > best[0]:
+                best = (agree, trial)
+    fitted = best[1]
+    return Calibration(current, fitted, {s: on(s, _verdicts(fitted, judged)) for s in splits})
+
+
+def _verdicts(weights: Weights, judged: list[Support]) -> list[bool]:
+    return [not j.veto and weights.supports(j.lexical, j.semantic) for j in judged]

@@ -56,11 +56,20 @@ class Weights:
     lexical: float
     semantic: float
     bias: float
+    # A close paraphrase shares few words but means the same ("called the plan dangerous" for
+    # "described it as perilous"): a cosine this high with some words shared is support too.
+    paraphrase_cosine: float = 0.7
+    paraphrase_lexical: float = 0.4
 
     def probability(self, x: tuple[float, ...]) -> float:
         w = (self.lexical, self.semantic)
         z = sum(a * b for a, b in zip(w, x, strict=True)) + self.bias
         return float(1 / (1 + np.exp(-z)))
+
+    def supports(self, lexical: float, semantic: float) -> bool:
+        if semantic >= self.paraphrase_cosine and lexical >= self.paraphrase_lexical:
+            return True
+        return self.probability((lexical, semantic)) >= 0.5
 
 
 WEIGHTS = Weights(lexical=5.71, semantic=1.43, bias=-5.02)
@@ -121,7 +130,7 @@ class SupportJudge:
         if veto:
             return Support(lexical, semantic, veto, False)
         p = self.weights.probability((lexical, semantic))
-        return Support(lexical, semantic, veto, p >= 0.5, p)
+        return Support(lexical, semantic, veto, self.weights.supports(lexical, semantic), p)
 
     def judge_many(self, pairs: list[tuple[str, str]]) -> list[Support]:
         """Judge (claim, evidence) pairs with one embedding call."""
