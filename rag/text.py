@@ -76,8 +76,17 @@ def _is_name(text: str, match: re.Match[str]) -> bool:
     return bool(before) and before[-1] not in ".!?:\n"
 
 
+_INITIALS = re.compile(r"\b([A-Z])\.([A-Z])\.?(?![A-Za-z])")
+
+
+def _initials(text: str) -> str:
+    """ "U.S." and "U.K." as one word, the way "US" and "UK" are written elsewhere."""
+    return _INITIALS.sub(r"\1\2", text)
+
+
 def content_terms(text: str) -> dict[str, float]:
     """Stemmed content words with weights: proper nouns (capitalised mid-sentence) weigh 2."""
+    text = _initials(text)
     terms: dict[str, float] = {}
     for match in WORD.finditer(text):
         low = match.group(0).lower().replace("’", "'")
@@ -92,6 +101,7 @@ def content_terms(text: str) -> dict[str, float]:
 def names(text: str) -> list[list[str]]:
     """Proper names as runs of capitalised words, stemmed: "Vladimir Putin said" ->
     [["vladimir", "putin"]]."""
+    text = _initials(text)
     groups: list[list[str]] = []
     end = -1
     for match in WORD.finditer(text):

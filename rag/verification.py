@@ -51,6 +51,7 @@ UNSUPPORTED = "mark"
 POLICIES = ("mark", "drop", "keep")
 UNSUPPORTED_MARK = "not found in the articles"
 PREFER_SUPPORTED_OPTION = True
+FULL_SENTENCE = 4  # content words from which an answer is a sentence, not a fragment
 
 
 @dataclass(frozen=True)
@@ -121,15 +122,19 @@ def not_bare_denial(d: Draft) -> str:
     question."""
     if d.options or d.marked < d.kept or adds_information(d.question, d.plain, negation=False):
         return ""
-    return "only denied the question, and no article says so"
+    return "only repeated or denied the question, and no article says so"
 
 
 def mentions_focus(d: Draft) -> str:
     """The question's most specific term must be in the answer, read with the passage
     sentences it cites: «our Iranian partners» [1] is about Putin's remark when the sentence it
     quotes says "he remarked"."""
+    # A fragment ("Bed Bath & Beyond [2]") is read with its question, which holds the focus;
+    # the check is for a full sentence about a neighbouring fact.
+    if d.options or len(content_terms(d.plain)) < FULL_SENTENCE:
+        return ""
     focus = focus_terms(d.question, d.passages)
-    if not focus or d.options:
+    if not focus:
         return ""
     by_n = {p.n: p.chunk.text for p in d.passages}
     spans = [

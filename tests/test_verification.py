@@ -122,7 +122,7 @@ def test_an_answer_that_restates_the_question_is_not_an_answer(seed_text: str) -
         ps,
         FakeEmbedder(),
     )
-    assert "did not respond" not in denial.answer and "only denied the question" in denial.note
+    assert "did not respond" not in denial.answer and "denied the question" in denial.note
     # "No" to a yes/no question is information, even with the question's own words.
     no = verify(
         "Does the treaty obligate either nation to provide military support?",
