@@ -20,6 +20,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
 from rag.generation import Generator, make_generator
 from rag.prompting import build_messages, strip_echo, template_text
+from rag.questions import split_options
 from rag.records import REFUSAL, Answer, Citation, Timings
 from rag.retrieval import Retriever, search_text, standalone
 from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
@@ -170,7 +171,8 @@ class Assistant:
         # it sees no conversation, so "And where did he say it?" must name who and what.
         rewritten, context = standalone(question, history)
         query = search_text(rewritten, context)
-        passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens)
+        options = split_options(rewritten)[1]
+        passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens, options)
         timings = Timings(retrieve_s=time.perf_counter() - started)
         if not passages:
             # Nothing passed the relevance gate: refuse without asking the model, but show the
