@@ -195,7 +195,7 @@ class Assistant:
         text = unchecked = strip_echo(normalise_markers("".join(raw), len(passages)))
         abstained = is_refusal(text)
         note = ""
-        if abstained:
+        if abstained and not (s.verify and options):
             text, note = REFUSAL, "The model found no answer in the articles."
         elif s.verify:
             checked = verify(rewritten, text, passages, self.retriever.embedder, s.unsupported)

@@ -3,8 +3,9 @@
 Owns: reading the labels (evals/support_labels.jsonl), the split into a fitting part and a
 held-out part (by the pair's `split` field: "fit" or "test"), fitting the judge's logistic
 weights on the fitting part, and precision and recall of "supported" on the held-out part.
-`rag eval --calibrate LABELS` prints both; the weights in `support.WEIGHTS` are the ones it
-printed. Leaves the features themselves to `support`.
+`rag eval --calibrate LABELS` prints both. `support.WEIGHTS` is whichever of the shipped and
+the refitted weights agrees more with the labels of the fit split (never chosen on the held-out
+split). Leaves the features themselves to `support`.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from rag.text import (
     content_terms,
     found,
     in_context,
+    is_refusal,
     sentence_spans,
     unknown_name,
 )
@@ -211,6 +212,9 @@ def verify(
     if not passages:
         return Checked(REFUSAL, True, "No passage was close enough to the question.")
     asked, options = split_options(question)
+    if is_refusal(answer):
+        # Only a choice question gets here: an article may still support one of its options.
+        return choose_option(asked, options, passages, embedder, "said the articles don't say")
     # A name the question itself uses is not the model's guess ("Americans" in a question
     # about "U.S." passages), nor is an option it offers; support is judged below.
     text = " ".join([question] + [p.chunk.text for p in passages])
