@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # ggml_backend_amx_mul_mat) on the AMX-capable Xeons of our VMs.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: install install-models run index test fast lint clean
+.PHONY: install install-models run index test fast lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -44,7 +44,13 @@ lint: install
 	$(BIN)/ruff format --check rag tests
 	$(BIN)/mypy rag
 
-test: install lint
+# The browser test drives Debian's chromium; install it when it is missing (CI runs as root).
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+test: install lint chromium
 	$(BIN)/pytest -q
 
 clean:
