@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rag.articles import Article
 from rag.embedding import Embedder
@@ -87,11 +88,8 @@ def load_dataset(path: Path, open_questions: bool = False) -> list[EvalItem]:
         except (ValueError, KeyError, TypeError) as exc:
             raise RagError(f"{path} is not a LabelledRagDataset: {exc}") from None
     items = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in _rows(path, raw, "a dataset line"):
         try:
-            row = json.loads(line)
             turns = row.get("turns") or [row["question"]]
             support = row.get("support")
             items.append(
@@ -111,6 +109,20 @@ def load_dataset(path: Path, open_questions: bool = False) -> list[EvalItem]:
     return items
 
 
+def _rows(path: Path, raw: str, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for every non-blank line."""
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise RagError(f"{path}:{number}: not {what} ({exc})") from None
+        if not isinstance(row, dict):
+            raise RagError(f"{path}:{number}: not {what} (not a JSON object)")
+        yield number, row
+
+
 def options_question(question: str, choices: list[str]) -> str:
     """RealTime QA's multiple-choice form: "Q? Options: A; B; C; D."."""
     return f"{question.strip()} Options: {'; '.join(c.strip() for c in choices)}."
@@ -118,11 +130,8 @@ def options_question(question: str, choices: list[str]) -> str:
 
 def _realtimeqa(path: Path, raw: str, open_questions: bool) -> list[EvalItem]:
     items = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in _rows(path, raw, "a RealTime QA line"):
         try:
-            row = json.loads(line)
             question, choices = row["question_sentence"], [str(c) for c in row["choices"]]
             gold = int(row["answer"][0])
             if not 0 <= gold < len(choices):

@@ -43,6 +43,15 @@ class Citation:
     quote: str  # == article.text[start:end]
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What the checks made of an answer."""
+
+    answer: str
+    abstained: bool
+    note: str  # "" when the model's answer stood as written, else what changed, for a reader
+
+
 @dataclass
 class Timings:
     retrieve_s: float = 0.0

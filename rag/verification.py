@@ -11,7 +11,8 @@ Then the answer as a whole goes through CHECKS, small named checks over the ques
 `rag/questions.py`: it names one of the options a choice question offers, gives the kind of thing
 asked for (a number, a date, a name, a reaction, ...), says something the question does not, is
 more than a bare denial, and mentions what the question is about. At the first failure the
-answer is replaced (`fallback`): by the option the passages support best (a choice question),
+answer is replaced (`fallback`): by the option the passages support best (a choice question,
+see `choices`, which also reads an answer as the option it means),
 else by the passage sentence that best answers the question, quoted and cited, if that sentence
 passes the same checks, else by "The articles don't say.". Every note is in a reader's words.
 Leaves marker parsing and quote offsets to `citations`, support scores to `support`.
@@ -26,11 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.choices import choose_option, read_as_option
 from rag.citations import answer_sentences, strip_markers
 from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.questions import kinds_asked, named_options, nearest_option, split_options
-from rag.records import REFUSAL, Passage
+from rag.questions import kinds_asked, named_options, split_options
+from rag.records import REFUSAL, Checked, Passage
 from rag.support import SupportJudge
 from rag.text import (
     NEGATIONS,
@@ -53,13 +55,6 @@ POLICIES = ("mark", "drop", "keep")
 UNSUPPORTED_MARK = "not found in the articles"
 PREFER_SUPPORTED_OPTION = True
 FULL_SENTENCE = 4  # content words from which an answer is a sentence, not a fragment
-
-
-@dataclass(frozen=True)
-class Checked:
-    answer: str
-    abstained: bool
-    note: str  # "" when the model's answer stood as written, else what changed, for a reader
 
 
 @dataclass(frozen=True)
@@ -177,22 +172,6 @@ def agree_yes_no(question: str, answer: str) -> tuple[str, bool]:
     asked = set(re.findall(r"[\w']+", question.lower().replace("’", "'")))
     negated = any((w in NEGATIONS or w.endswith("n't")) and w not in asked for w in words)
     return ("No, " + answer[match.end() :], True) if negated else (answer, False)
-
-
-def read_as_option(answer: str, options: list[str]) -> tuple[str, str]:
-    """A choice answer that names no option exactly, rewritten as the option it means, with its
-    citations ("a ruling overturning Roe vs Wade [4]" -> "A ruling that overturned Roe vs Wade
-    [4]."). Returns the answer and a note ("" if unchanged)."""
-    if not options or named_options(strip_markers(answer), options):
-        return answer, ""
-    i = nearest_option(strip_markers(answer), options)
-    if i is None:
-        return answer, ""
-    marks = "".join(dict.fromkeys(re.findall(r"\[\d+\]", answer)))
-    short = " ".join(strip_markers(answer).split()[:12])
-    return f"{options[i]} {marks}.".replace(
-        " .", "."
-    ), f"Read the answer “{short}” as the option “{options[i]}”."
 
 
 def verify(
@@ -343,26 +322,6 @@ def fallback(
     if options:
         return choose_option(question, options, passages, embedder, why)
     return extractive(question, passages, embedder, why)
-
-
-def choose_option(
-    question: str, options: list[str], passages: list[Passage], embedder: Embedder, why: str
-) -> Checked:
-    """The option that a passage sentence supports best, as the answer to `question`; if no
-    sentence naming an option supports it, refuse."""
-    judge = SupportJudge(embedder)
-    best: tuple[float, int, int] | None = None  # (score, option, passage number)
-    for passage, sentence in _sentences(passages):
-        for i in named_options(sentence, options):
-            verdict = judge.judge(f"{question} {options[i]}", sentence)
-            score = verdict.lexical + verdict.semantic
-            if verdict.supported and (best is None or score > best[0]):
-                best = (score, i, passage.n)
-    if best is None:
-        return Checked(REFUSAL, True, f"The model's answer {why}, and no article supports one.")
-    _, i, n = best
-    note = f"The model's answer {why}; shown instead: the option an article supports."
-    return Checked(f"{options[i]} [{n}].", False, note)
 
 
 def extractive(question: str, passages: list[Passage], embedder: Embedder, why: str) -> Checked:

@@ -1,3 +1,4 @@
+from rag.choices import read_as_option
 from rag.records import Chunk, Passage
 from rag.support import SupportJudge
 from rag.verification import (
@@ -10,7 +11,6 @@ from rag.verification import (
     mentions_focus,
     names_one_option,
     not_bare_denial,
-    read_as_option,
     says_something,
     verify,
 )
