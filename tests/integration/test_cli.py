@@ -165,3 +165,43 @@ def test_a_question_the_article_cannot_answer_shows_the_closest_passages(workdir
     else:  # the tiny test model may answer anyway; then every citation must be verbatim
         text = SEED.read_text(encoding="utf-8").strip()
         assert all(text[c["start"] : c["end"]] == c["quote"] for c in data["citations"])
+
+
+def test_eval_reads_realtimeqa_weeks_builds_their_index_once_and_tables_them(
+    tmp_path: Path,
+) -> None:
+    weeks = tmp_path / "weeks"
+    weeks.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    for week in ("20990101", "20990108"):
+        question = {
+            "question_id": f"{week}_0", "question_sentence": "Who is Russia's foreign ministry spokeswoman?",
+            "choices": ["Maria Zakharova", "Yuri Ushakov", "Xi Jinping", "Ali Khamenei"], "answer": ["0"],
+        }  # fmt: skip
+        (weeks / f"{week}_qa.jsonl").write_text(json.dumps(question) + "\n")
+        page = {"url": f"https://news.example/{week}", "title": "Russia warns", "text": seed}
+        rows = [{"search_result": [page, page]}]  # the same page twice: one article
+        (weeks / f"{week}_gcs.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "weeks.json"
+    done = rag("eval", "--dataset", str(weeks), "--json", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "20990101_qa.jsonl" in done.stdout and "mean (harm: total)" in done.stdout
+    report = json.loads(out.read_text())["datasets"]
+    for week in ("20990101", "20990108"):
+        summary = report[f"{week}_qa.jsonl"]["summary"]
+        assert summary["items"] == 1 and summary["unchecked"]["harm"] >= 0
+        (item,) = report[f"{week}_qa.jsonl"]["results"]
+        assert item["question"].endswith(
+            "Options: Maria Zakharova; Yuri Ushakov; Xi Jinping; Ali Khamenei."
+        )
+    built = sorted(
+        p.name for p in (tmp_path / "indexes").iterdir() if p.name.startswith("realtimeqa-")
+    )
+    assert len(built) == 2
+    again = rag("eval", "--dataset", str(weeks / "20990101_qa.jsonl"), "--open", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Options:" not in again.stdout  # the bare question
+    assert (
+        sorted(p.name for p in (tmp_path / "indexes").iterdir() if p.name.startswith("realtimeqa-"))
+        == built
+    )
