@@ -6,9 +6,7 @@ from rag.verification import (
     Draft,
     agree_yes_no,
     first_failure,
-    focus_terms,
     gives_kind,
-    mentions_focus,
     names_one_option,
     not_bare_denial,
     says_something,
@@ -45,7 +43,6 @@ def test_a_guessed_number_or_name_is_dropped(seed_text: str) -> None:
 def test_an_answer_about_something_else_becomes_the_best_sentence(seed_text: str) -> None:
     ps = passages(seed_text)
     question = "What did Putin say about the treaty?"
-    assert focus_terms(question, ps) == ["treaty"]
     checked = verify(question, "Putin said Iran has not approached Russia [1].", ps, FakeEmbedder())
     assert checked.answer.startswith(
         "Furthermore, he clarified that a treaty"
@@ -196,15 +193,6 @@ def test_check_says_something_and_not_bare_denial() -> None:
     assert not_bare_denial(draft("Khamenei did not respond [1].", denial.question)) == ""
 
 
-def test_check_mentions_focus(seed_text: str) -> None:
-    ps = passages(seed_text)
-    off_topic = draft("Putin said Iran has not approached Russia [1].",
-                      "What did Putin say about the treaty?", ps=ps)  # fmt: skip
-    assert "treaty" in mentions_focus(off_topic)
-    on_topic = draft("Putin said the treaty is no defence pact [1].", off_topic.question, ps=ps)
-    assert mentions_focus(on_topic) == ""
-
-
 def test_checks_run_in_order_and_each_has_a_name() -> None:
     assert [name for name, _ in CHECKS][0] == "one option"
     assert first_failure(draft("Putin said the treaty binds no one [1].")) == ""
@@ -240,3 +228,8 @@ def test_a_choice_question_without_a_pick_takes_the_supported_option(seed_text: 
     # The option names are not names the passages must mention: "Lavrov" is no guess here.
     kept = verify(question, "Sergei Lavrov [2].", ps, FakeEmbedder())
     assert not kept.abstained and "Left out" not in kept.note
+
+
+def test_true_or_false_is_an_answer() -> None:
+    question = "True or false: a tourist fell into the crater of Mount Vesuvius?"
+    assert says_something(draft("True, a tourist fell into the crater [1].", question)) == ""
