@@ -225,7 +225,8 @@ def adds_information(question: str, answer: str, negation: bool = True) -> bool:
     if not negation:
         return False
     extra = NEGATIONS | {"yes", "true", "false"}
-    question_words = set(re.findall(r"[\w']+", question.lower()))
+    # "True or false: ...?" offers both words; picking one answers it.
+    question_words = set(re.findall(r"[\w']+", question.lower())) - {"true", "false"}
     return any(
         w in extra and w not in question_words for w in re.findall(r"[\w']+", answer.lower())
     )
