@@ -95,7 +95,7 @@ def calibrate(judge: SupportJudge, labels: list[Label]) -> Calibration:
         return score([verdicts[i] for i in pick], [labels[i].supported for i in pick])
 
     current = {s: on(s, [j.supported for j in judged]) for s in splits}
-    features = np.array([j.features for j in judged])  # (n, len(FEATURES))
+    features = np.array([j.features for j in judged])  # (n, 2)
     truth = np.array([lab.supported for lab in labels], dtype=float)
     # The vetoes decide on their own; the weights are fitted on the pairs that pass them.
     train = np.array(

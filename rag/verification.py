@@ -54,7 +54,6 @@ KEYWORD_WEIGHT = 0.3  # per unit of IDF, added to the cosine when ranking senten
 UNSUPPORTED = "mark"
 POLICIES = ("mark", "drop", "keep")
 UNSUPPORTED_MARK = "not found in the articles"
-PREFER_SUPPORTED_OPTION = True
 
 
 @dataclass(frozen=True)
@@ -201,7 +200,7 @@ def verify(
     draft = Draft(asked, options, shown, len(kept), marked, passages, judge)
     if why := first_failure(draft):
         return fallback(asked, options, passages, embedder, why)
-    if options and marked == len(kept) and PREFER_SUPPORTED_OPTION:
+    if options and marked == len(kept):
         # The model's option is in no article; another option may be.
         alternative = choose_option(asked, options, passages, embedder, "was not in the articles")
         if not alternative.abstained:
