@@ -35,6 +35,8 @@ class Settings:
     temperature: float = 0.0
     verify: bool = True  # check answers against the passages (rag/verification.py)
     unsupported: str = "mark"  # a sentence no passage supports: mark | drop | keep
+    max_file_mb: float = 10.0  # larger uploads are refused; larger CLI inputs get a warning
+    max_question_chars: int = 2000  # longer questions are refused before anything loads
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None changes applied."""
