@@ -7,8 +7,10 @@ that reads it; resolving a model preset or an index name happens in `models` and
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,67 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _coerce(name: str, value: Any, kind: type) -> Any:
-    try:
-        if kind is bool and isinstance(value, str):
-            return value.strip().lower() in ("1", "true", "yes", "on")
-        return kind(value)
-    except (TypeError, ValueError):
-        raise RagError(f"setting {name!r} must be {kind.__name__}, got {value!r}") from None
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _coerce(name: str, value: Any, kind: type, origin: str) -> Any:
+    """The value as `kind`, strictly: "maybe" is not a boolean and 4.7 is not an int."""
+    if kind is bool:
+        word = str(value).strip().lower()  # TOML gives True/False, the environment strings
+        if word in _BOOLEANS:
+            return _BOOLEANS[word]
+    elif not isinstance(value, bool | list | dict) and not (
+        kind is int and isinstance(value, float)
+    ):
+        try:
+            converted = kind(value)
+            if not (kind is float and not math.isfinite(converted)):  # nan slips past ranges
+                return converted
+        except (TypeError, ValueError):
+            pass
+    raise RagError(f"setting {name} must be {_KINDS[kind]}, got {value!r} (from {origin})")
+
+
+def _between(low: float, high: float) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: low <= v <= high), f"between {low:g} and {high:g}"
+
+
+def _at_least(low: int) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v >= low), f"at least {low}"
+
+
+def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v in choices), "one of " + ", ".join(choices)
+
+
+# What each setting may be, checked as the settings load, so that a bad value is one clear line
+# before any model loads rather than a silent refusal or an error after generating.
+CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "top_k": _between(1, 20),  # the same bound as the chat's settings (Assistant.configure)
+    "chunk_tokens": _at_least(8),  # chunk_text's own minimum
+    "chunk_overlap": _at_least(0),
+    "context_tokens": _at_least(1),
+    "max_answer_tokens": _at_least(1),
+    "n_ctx": _at_least(1),
+    "n_threads": _at_least(0),
+    "temperature": _between(0, 2),
+    "min_score": _between(-1, 1),  # a cosine
+    "max_file_mb": ((lambda v: v > 0), "more than 0"),
+    "max_question_chars": _at_least(1),
+    "retrieval": _one_of("hybrid", "dense", "lexical"),  # rag.retrieval.MODES
+    "unsupported": _one_of("mark", "drop", "keep"),  # rag.verification.POLICIES
+}
+
+# The CLI spells these settings differently from --setting-name.
+FLAGS = {"top_k": "--k", "verify": "--no-verify"}
+
+
+def _check(name: str, value: Any, origin: str) -> None:
+    ok, wanted = CHECKS.get(name, (None, ""))
+    if ok is not None and not ok(value):
+        raise RagError(f"setting {name} must be {wanted}, got {value!r} (from {origin})")
 
 
 def _types() -> dict[str, type]:
@@ -62,9 +118,11 @@ def load_settings(
     env: dict[str, str] | None = None,
     **flags: Any,
 ) -> Settings:
-    """Merge the layers in order; unknown keys in rag.toml are an error, not silently ignored."""
+    """Merge the layers in order and check every value given; unknown keys in rag.toml, values
+    of the wrong type and values out of range are one-line errors naming where they came from."""
     types = _types()
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}  # setting -> where its value came from, for error messages
     path = config_file or Path(CONFIG_FILE)
     if path.is_file():
         try:
@@ -74,15 +132,20 @@ def load_settings(
         for key, value in data.items():
             if key not in types:
                 raise RagError(f"unknown setting {key!r} in {path}; known: {', '.join(types)}")
-            values[key] = _coerce(key, value, types[key])
+            values[key] = _coerce(key, value, types[key], str(path))
+            origins[key] = str(path)
     environ = os.environ if env is None else env
     for key, kind in types.items():
         raw = environ.get(f"RAG_{key.upper()}")
         if raw not in (None, ""):
-            values[key] = _coerce(key, raw, kind)
+            origins[key] = f"RAG_{key.upper()}"
+            values[key] = _coerce(key, raw, kind, origins[key])
     for key, value in flags.items():
         if value is not None:
             if key not in types:
                 raise RagError(f"unknown setting {key!r}")
-            values[key] = _coerce(key, value, types[key])
+            origins[key] = FLAGS.get(key, "--" + key.replace("_", "-"))
+            values[key] = _coerce(key, value, types[key], origins[key])
+    for key, value in values.items():
+        _check(key, value, origins[key])
     return Settings(**values)
