@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -211,24 +211,57 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _batch_items(source: str) -> Iterator[tuple[str, list[str], str | None]]:
-    """(question, history, error) per non-blank line; a bad line is reported, not fatal."""
+def _check_length(question: str, limit: int) -> None:
+    """Refuse an empty or over-long question before anything loads (no tokenizer needed)."""
+    if not question.strip():
+        raise RagError("the question is empty")
+    if len(question) > limit:
+        raise RagError(
+            f"the question is {len(question)} characters long; the limit is {limit} "
+            "(max_question_chars)"
+        )
+
+
+def _batch_line(line: str, limit: int) -> tuple[str, list[str]]:
+    """The question and history of one non-blank batch line; a RagError says what is wrong."""
+    if not line.startswith("{"):
+        _check_length(line, limit)
+        return line, []
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RagError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
-    for line in text.splitlines():
+        item = json.loads(line)
+    except ValueError:
+        raise RagError("not valid JSON") from None
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise RagError('not a JSON object with a "question" string')
+    history = item.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        raise RagError('"history" must be a list of strings')
+    _check_length(item["question"], limit)
+    return item["question"], history
+
+
+def _batch_items(source: str, limit: int) -> list[tuple[str, list[str], str]]:
+    """(question, history, error) per non-blank line. The whole file is read and checked before
+    the model loads, so an unreadable file fails at once; a bad line is reported, not fatal."""
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        text = data.decode("utf-8-sig")  # a BOM from Notepad is not part of the first question
+    except OSError as exc:
+        raise RagError(f"cannot read {source}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RagError(f"cannot read {source}: not UTF-8 (byte {exc.start})") from None
+    items: list[tuple[str, list[str], str]] = []
+    for number, line in enumerate(text.split("\n"), 1):  # numbered as an editor shows them
         line = line.strip()
         if not line:
             continue
-        if not line.startswith("{"):
-            yield line, [], None
-            continue
         try:
-            item = json.loads(line)
-            yield str(item["question"]), [str(h) for h in item.get("history", [])], None
-        except (ValueError, KeyError, TypeError, AttributeError):
-            yield line, [], 'not a JSON object with a "question" string'
+            items.append((*_batch_line(line, limit), ""))
+        except RagError as exc:
+            items.append((line, [], f"line {number}: {exc}"))
+    if not items:
+        raise RagError(f"no questions in {source}")
+    return items
 
 
 def _print_sources(answer: Any) -> None:
@@ -253,14 +286,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise RagError("give either a question or --batch FILE, not both")
     if not args.batch and args.question is None:
         raise RagError('no question; usage: rag ask "What did Putin say about the treaty?"')
-    if args.question is not None and not args.question.strip():
-        raise RagError("the question is empty")  # before seconds of model loading
+    # Everything that can be checked without a model is, before seconds of model loading.
     settings = _settings(args)
+    if args.question is not None:
+        _check_length(args.question, settings.max_question_chars)
+    items = _batch_items(args.batch, settings.max_question_chars) if args.batch else []
     assistant = Assistant.from_settings(settings)
     assistant.load()
     if args.batch:
         failures = 0
-        for question, history, error in _batch_items(args.batch):
+        for question, history, error in items:
             try:
                 if error:
                     raise RagError(error)
@@ -307,12 +342,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _calibrate(args)
     if not args.dataset:
         raise RagError("give --dataset FILE (or --calibrate LABELS)")
+    if args.limit is not None and args.limit < 1:
+        raise RagError(f"--limit must be at least 1, got {args.limit}")  # -1 would drop the last
+    settings = _settings(args)
     paths = expand(args.dataset)
     for path in paths:
         if not path.is_file():
             raise RagError(f"no dataset file {path}")
-    datasets = [(p, load_dataset(p, args.open_questions)[: args.limit or None]) for p in paths]
-    settings = _settings(args)
+    datasets = [(p, load_dataset(p, args.open_questions)[: args.limit]) for p in paths]
+    # One over-long question would otherwise stop the run after the model loaded.
+    for path, items in datasets:
+        for item in items:
+            try:
+                _check_length(item.question, settings.max_question_chars)
+            except RagError as exc:
+                raise RagError(f"{path}, question {item.id}: {exc}") from None
     generator = None
     reports: dict[str, dict[str, Any]] = {}
     for path, items in datasets:
