@@ -1,9 +1,8 @@
-"""An index is a folder: manifest.json + store.sqlite (articles, chunks) + vectors.faiss.
+"""Building an index: add, update and remove articles (see `index` for the folder layout).
 
 Owns: building an index atomically (write a sibling temp folder, then swap it in, so a crash or
-Ctrl-C leaves the old index whole), reusing the vectors of unchanged articles, checking the
-manifest on load, and looking up chunks and articles. Leaves ranking policy to `retrieval`.
-No pickle: vectors live in FAISS's own format, everything else in SQLite and JSON.
+Ctrl-C leaves the old index whole) and reusing the vectors of unchanged articles. Reading an
+index is `index`'s job; its names are re-exported here for the modules that import them from here.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
@@ -25,11 +24,25 @@ from rag.articles import Article
 from rag.chunking import chunk_text
 from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.records import Chunk
+from rag.index import (
+    DATABASE,
+    FORMAT_VERSION,
+    INDEXES_DIR,
+    MANIFEST,
+    VECTORS,
+    ArticleInfo,
+    Index,
+    Manifest,
+    now,
+    recover_swap,
+    resolve_index,
+)
 
-FORMAT_VERSION = 3  # 2: chunks_fts keyword index; 3: articles.added
-INDEXES_DIR = Path("indexes")
-MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
+__all__ = [
+    "DATABASE", "FORMAT_VERSION", "INDEXES_DIR", "MANIFEST", "VECTORS", "ArticleInfo",
+    "BuildReport", "Index", "Manifest", "build_index", "resolve_index",
+]  # fmt: skip
+
 # Chunks per embed call. The embedder sorts each call's texts by length before batching them, so
 # bigger calls pad less: on BBC, calls of 64 padded 36% more tokens than one sorted call and
 # indexed at 0.84x raw encode speed; calls of 512 pad 6% more (benchmarks/README.md).
@@ -56,159 +69,12 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid
 
 
 @dataclass(frozen=True)
-class Manifest:
-    format_version: int
-    embedder: str
-    dim: int
-    chunk_tokens: int
-    chunk_overlap: int
-    built_at: str
-    articles: dict[str, str] = field(default_factory=dict)  # article id -> sha256 of its text
-
-    @classmethod
-    def read(cls, path: Path) -> Manifest:
-        try:
-            data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
-            raise RagError(
-                f"index {path} has an unreadable manifest ({exc}); rebuild it with: rag index --rebuild"
-            ) from None
-
-
-@dataclass(frozen=True)
 class BuildReport:
     articles: int  # articles in the index after the build
     added: int  # articles (re)embedded in this run
     chunks: int
     seconds: float
     removed: int = 0
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    """What `rag list` and the chat's Articles tab show about an indexed article."""
-
-    id: str
-    title: str
-    source: str
-    chunks: int
-    added: str  # local time it was first indexed, ISO 8601
-
-
-def resolve_index(name_or_dir: str) -> Path:
-    """A bare name means indexes/NAME; anything with a path separator is a folder."""
-    if os.sep in name_or_dir or "/" in name_or_dir or name_or_dir.startswith("."):
-        return Path(name_or_dir)
-    return INDEXES_DIR / name_or_dir
-
-
-class Index:
-    """A loaded, read-only index."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        if not (path / MANIFEST).is_file():
-            _recover(path)
-        if not (path / MANIFEST).is_file():
-            raise RagError(
-                f"no index at {path}; build one with: rag index [PATH ...] --index {path}"
-            )
-        self.manifest = Manifest.read(path)
-        if self.manifest.format_version != FORMAT_VERSION:
-            raise RagError(
-                f"index {path} has format {self.manifest.format_version}, this version reads "
-                f"{FORMAT_VERSION}; rebuild it with: rag index --rebuild --index {path}"
-            )
-        try:
-            self.db = sqlite3.connect(
-                f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
-            )
-            n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            self.vectors = faiss.read_index(str(path / VECTORS))
-        except (sqlite3.Error, RuntimeError) as exc:
-            raise RagError(
-                f"index {path} is damaged ({exc}); rebuild it with: rag index --rebuild"
-            ) from None
-        if self.vectors.ntotal != n_chunks or self.vectors.d != self.manifest.dim:
-            raise RagError(f"index {path} is inconsistent; rebuild it with: rag index --rebuild")
-
-    def __len__(self) -> int:
-        return int(self.vectors.ntotal)
-
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first."""
-        if len(self) == 0:
-            return []
-        scores, rows = self.vectors.search(
-            query.reshape(1, -1).astype(np.float32), min(k, len(self))
-        )
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-
-    def keyword_search(self, terms: list[str], k: int) -> list[int]:
-        """Rows of the chunks matching any of `terms`, best BM25 first."""
-        if not terms:
-            return []
-        query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-        try:
-            cur = self.db.execute(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
-                (query, k),
-            )
-        except sqlite3.OperationalError:
-            return []  # a query FTS5 can't parse just finds nothing by keyword
-        return [int(r[0]) for r in cur]
-
-    def vector(self, row: int) -> np.ndarray:
-        """The stored (dim,) float32 vector of a chunk."""
-        return np.asarray(self.vectors.reconstruct(row), dtype=np.float32)
-
-    def cosine(self, query: np.ndarray, rows: list[int]) -> dict[int, float]:
-        """Cosine of the query with stored chunk vectors (flat and HNSW-flat keep them whole)."""
-        return {r: float(np.dot(self.vectors.reconstruct(r), query)) for r in rows}
-
-    def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
-        rows = list(rows)
-        marks = ",".join("?" * len(rows))
-        cur = self.db.execute(
-            f"SELECT row, id, article_id, text, start, end FROM chunks WHERE row IN ({marks})", rows
-        )
-        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5]) for r in cur}
-
-    def article(self, article_id: str) -> Article:
-        row = self.db.execute(
-            "SELECT id, title, source, text, sha256 FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        if row is None:
-            raise RagError(f"article {article_id} is not in index {self.path}")
-        return Article(*row)
-
-    def articles(self) -> list[Article]:
-        cur = self.db.execute(
-            "SELECT id, title, source, text, sha256 FROM articles ORDER BY source"
-        )
-        return [Article(*r) for r in cur]
-
-    def article_infos(self) -> list[ArticleInfo]:
-        cur = self.db.execute(
-            "SELECT a.id, a.title, a.source, COUNT(c.row), a.added FROM articles a "
-            "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.added, a.source"
-        )
-        return [ArticleInfo(*r) for r in cur]
-
-    def added(self, article_id: str) -> str:
-        row = self.db.execute("SELECT added FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return str(row[0]) if row else _now()
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def _recover(path: Path) -> None:
-    """Finish a swap that was interrupted between its two renames."""
-    old = path.with_name(f".{path.name}.old")
-    if old.is_dir() and not path.exists():
-        old.rename(path)
 
 
 def build_index(
@@ -229,7 +95,7 @@ def build_index(
     When nothing changed, nothing is written.
     """
     started = time.perf_counter()
-    _recover(path)
+    recover_swap(path)
     old: Index | None = None
     new_articles = {a.id: a for a in articles}
     gone = set(remove) - set(new_articles)
@@ -309,7 +175,7 @@ def build_index(
                 index.add(old.vectors.reconstruct_batch(old_rows))  # (n, dim) float32
             row += len(copied)
         for article in new_articles.values():
-            _insert_article(db, article, old.added(article.id) if old else _now())
+            _insert_article(db, article, old.added(article.id) if old else now())
         if on_progress:
             on_progress(0, len(fresh))  # the total is known now; the first batch takes a while
         for i in range(0, len(fresh), EMBED_BATCH):
@@ -333,7 +199,7 @@ def build_index(
         everything = kept + list(new_articles.values())
         manifest = Manifest(
             FORMAT_VERSION, embedder.name, embedder.dim, chunk_tokens, chunk_overlap,
-            _now(), {a.id: a.sha256 for a in everything},
+            now(), {a.id: a.sha256 for a in everything},
         )  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
         if old is not None:
@@ -404,12 +270,8 @@ def _insert_article(db: sqlite3.Connection, article: Article, added: str) -> Non
     )
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
 def _swap(tmp: Path, path: Path) -> None:
-    """Two renames; between them the old copy is kept as .NAME.old, which _recover restores."""
+    """Two renames; between them the old copy is kept as .NAME.old, which recover_swap restores."""
     old = path.with_name(f".{path.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():

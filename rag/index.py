@@ -1,0 +1,180 @@
+"""An index on disk, and reading it: the folder layout, the manifest, and `Index`.
+
+An index is a folder: manifest.json + store.sqlite (articles, chunks) + vectors.faiss.
+Owns: checking the manifest on load, searching the vectors and keywords, and looking up chunks
+and articles. Building and changing an index is `store`'s job; ranking policy is `retrieval`'s.
+No pickle: vectors live in FAISS's own format, everything else in SQLite and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from rag.articles import Article
+from rag.errors import RagError
+from rag.records import Chunk
+
+FORMAT_VERSION = 3  # 2: chunks_fts keyword index; 3: articles.added
+INDEXES_DIR = Path("indexes")
+MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    embedder: str
+    dim: int
+    chunk_tokens: int
+    chunk_overlap: int
+    built_at: str
+    articles: dict[str, str] = field(default_factory=dict)  # article id -> sha256 of its text
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise RagError(
+                f"index {path} has an unreadable manifest ({exc}); rebuild it with: rag index --rebuild"
+            ) from None
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What `rag list` and the chat's Articles tab show about an indexed article."""
+
+    id: str
+    title: str
+    source: str
+    chunks: int
+    added: str  # local time it was first indexed, ISO 8601
+
+
+def resolve_index(name_or_dir: str) -> Path:
+    """A bare name means indexes/NAME; anything with a path separator is a folder."""
+    if os.sep in name_or_dir or "/" in name_or_dir or name_or_dir.startswith("."):
+        return Path(name_or_dir)
+    return INDEXES_DIR / name_or_dir
+
+
+class Index:
+    """A loaded, read-only index."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not (path / MANIFEST).is_file():
+            recover_swap(path)
+        if not (path / MANIFEST).is_file():
+            raise RagError(
+                f"no index at {path}; build one with: rag index [PATH ...] --index {path}"
+            )
+        self.manifest = Manifest.read(path)
+        if self.manifest.format_version != FORMAT_VERSION:
+            raise RagError(
+                f"index {path} has format {self.manifest.format_version}, this version reads "
+                f"{FORMAT_VERSION}; rebuild it with: rag index --rebuild --index {path}"
+            )
+        try:
+            self.db = sqlite3.connect(
+                f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False
+            )
+            n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            self.vectors = faiss.read_index(str(path / VECTORS))
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise RagError(
+                f"index {path} is damaged ({exc}); rebuild it with: rag index --rebuild"
+            ) from None
+        if self.vectors.ntotal != n_chunks or self.vectors.d != self.manifest.dim:
+            raise RagError(f"index {path} is inconsistent; rebuild it with: rag index --rebuild")
+
+    def __len__(self) -> int:
+        return int(self.vectors.ntotal)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first."""
+        if len(self) == 0:
+            return []
+        scores, rows = self.vectors.search(
+            query.reshape(1, -1).astype(np.float32), min(k, len(self))
+        )
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def keyword_search(self, terms: list[str], k: int) -> list[int]:
+        """Rows of the chunks matching any of `terms`, best BM25 first."""
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        try:
+            cur = self.db.execute(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
+                (query, k),
+            )
+        except sqlite3.OperationalError:
+            return []  # a query FTS5 can't parse just finds nothing by keyword
+        return [int(r[0]) for r in cur]
+
+    def vector(self, row: int) -> np.ndarray:
+        """The stored (dim,) float32 vector of a chunk."""
+        return np.asarray(self.vectors.reconstruct(row), dtype=np.float32)
+
+    def cosine(self, query: np.ndarray, rows: list[int]) -> dict[int, float]:
+        """Cosine of the query with stored chunk vectors (flat and HNSW-flat keep them whole)."""
+        return {r: float(np.dot(self.vectors.reconstruct(r), query)) for r in rows}
+
+    def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
+        rows = list(rows)
+        marks = ",".join("?" * len(rows))
+        cur = self.db.execute(
+            f"SELECT row, id, article_id, text, start, end FROM chunks WHERE row IN ({marks})", rows
+        )
+        return {r[0]: Chunk(r[1], r[2], r[3], r[4], r[5]) for r in cur}
+
+    def article(self, article_id: str) -> Article:
+        row = self.db.execute(
+            "SELECT id, title, source, text, sha256 FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            raise RagError(f"article {article_id} is not in index {self.path}")
+        return Article(*row)
+
+    def articles(self) -> list[Article]:
+        cur = self.db.execute(
+            "SELECT id, title, source, text, sha256 FROM articles ORDER BY source"
+        )
+        return [Article(*r) for r in cur]
+
+    def article_infos(self) -> list[ArticleInfo]:
+        cur = self.db.execute(
+            "SELECT a.id, a.title, a.source, COUNT(c.row), a.added FROM articles a "
+            "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.added, a.source"
+        )
+        return [ArticleInfo(*r) for r in cur]
+
+    def added(self, article_id: str) -> str:
+        row = self.db.execute("SELECT added FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return str(row[0]) if row else now()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def recover_swap(path: Path) -> None:
+    """Finish a swap that was interrupted between its two renames."""
+    old = path.with_name(f".{path.name}.old")
+    if old.is_dir() and not path.exists():
+        old.rename(path)
+
+
+def now() -> str:
+    """Local time, ISO 8601: when an article was first indexed, when an index was built."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
