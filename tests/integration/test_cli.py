@@ -85,7 +85,7 @@ def test_batch_answers_each_line_with_one_model_load(workdir: Path) -> None:
         (["ask", "--model", "gpt-9", "Who?"], "presets: qwen2.5-coder-1.5b"),
         (["ask", "--model", "missing.gguf", "Who?"], "does not exist"),
         (["index", "no/such/dir"], "no such file"),
-        (["ask", "word " * 3000], "tokens long"),
+        (["ask", "word " * 3000], "characters long"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(workdir: Path, args: list[str], message: str) -> None:
