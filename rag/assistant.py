@@ -7,6 +7,7 @@ policy to its own module.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,11 +24,30 @@ from rag.prompting import build_messages, strip_echo, template_text
 from rag.questions import split_options
 from rag.records import REFUSAL, Answer, Citation, Timings
 from rag.retrieval import Retriever, search_text, standalone
-from rag.store import ArticleInfo, BuildReport, Index, build_index, resolve_index
+from rag.store import MANIFEST, ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.text import is_refusal
 from rag.verification import verify
 
+log = logging.getLogger(__name__)
+
 CLOSEST = 3  # passages shown with a refusal that the relevance gate decided
+
+
+def check_answer_settings(top_k: int | None = None, temperature: float | None = None) -> None:
+    """Raise a RagError for a per-answer setting out of range (None means unchanged)."""
+    if top_k is not None and not 1 <= top_k <= 20:
+        raise RagError("the number of passages must be between 1 and 20")
+    if temperature is not None and not 0.0 <= temperature <= 2.0:
+        raise RagError("the temperature must be between 0 and 2")
+
+
+def _stamp(index_path: Path) -> tuple[int, int, int] | None:
+    """Identity of the index's manifest: every build writes a new one and swaps it in."""
+    try:
+        st = (index_path / MANIFEST).stat()
+    except OSError:
+        return None  # mid-swap, or gone: keep what is open
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 class Assistant:
@@ -36,9 +56,14 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.index = index
-        # One answer or index change at a time: the model and the index are shared by every
-        # chat session, so concurrent requests queue here instead of interleaving.
+        self._stamp = _stamp(index.path)
+        # One answer at a time: the model and the index are shared by every chat session, so
+        # concurrent questions queue here instead of interleaving. Swapping in a new index or
+        # model also takes it, but only for the swap.
         self.lock = threading.RLock()
+        # Index builds and model loads take seconds to minutes, so they are prepared outside
+        # `lock` (questions go on meanwhile), one at a time.
+        self._changing = threading.Lock()
         self.retriever = Retriever(index, embedder, settings.retrieval, self.count_tokens)
         self.generator = generator
         # Room left for the question once the answer, passages and template are accounted for.
@@ -90,7 +115,32 @@ class Assistant:
         return int(count(text)) if count is not None else count_tokens(text)
 
     def article_infos(self) -> list[ArticleInfo]:
+        # Show a change made by another process, but never wait for an answer to do so.
+        if self.lock.acquire(blocking=False):
+            try:
+                self._refresh()
+            finally:
+                self.lock.release()
         return self.index.article_infos()
+
+    def _refresh(self) -> None:
+        """Reopen the index when its folder holds a newer build than the one open: `rag index`
+        in another process, or a build of ours. A stat per call; call it holding `lock`."""
+        stamp = _stamp(self.index.path)
+        if stamp is None or stamp == self._stamp:
+            return
+        try:
+            index = Index(self.index.path)
+            embedder = self.retriever.embedder
+            if index.manifest.embedder != embedder.name:  # rebuilt with another model
+                embedder = make_embedder(index.manifest.embedder)
+        except RagError as exc:
+            log.warning("keeping the index already open: %s", exc)
+            return
+        # The old Index is not closed here: a sources panel may still be reading an article
+        # from it. It closes when the last reference goes.
+        self.index, self._stamp = index, stamp
+        self.retriever = Retriever(index, embedder, self.settings.retrieval, self.count_tokens)
 
     def add_files(
         self, files: Sequence[Path], on_progress: Callable[[int, int], None] | None = None
@@ -113,17 +163,16 @@ class Assistant:
         remove: Sequence[str],
         on_progress: Callable[[int, int], None] | None,
     ) -> BuildReport:
-        m = self.index.manifest
-        with self.lock:
+        # build_index writes a copy aside and swaps it in, so the open index stays readable and
+        # questions are answered during the build; only reopening waits for the answer lock.
+        with self._changing:
+            m = self.index.manifest
             report = build_index(
                 self.index.path, articles, self.retriever.embedder, m.chunk_tokens,
                 m.chunk_overlap, on_progress=on_progress, remove=remove,
             )  # fmt: skip
-            old, self.index = self.index, Index(self.index.path)
-            self.retriever = Retriever(
-                self.index, self.retriever.embedder, self.settings.retrieval, self.count_tokens
-            )
-            old.close()
+            with self.lock:
+                self._refresh()
         return report
 
     def configure(
@@ -132,20 +181,25 @@ class Assistant:
         top_k: int | None = None,
         temperature: float | None = None,
     ) -> None:
-        """Change settings for the next answers without a restart; a new model loads lazily."""
-        if top_k is not None and not 1 <= top_k <= 20:
-            raise RagError("the number of passages must be between 1 and 20")
-        if temperature is not None and not 0.0 <= temperature <= 2.0:
-            raise RagError("the temperature must be between 0 and 2")
-        with self.lock:
-            new = self.settings.replace(model=model, top_k=top_k, temperature=temperature)
-            if new.model != self.settings.model:
-                self.generator = make_generator(
-                    new.model, new.n_ctx, new.max_answer_tokens, new.temperature, new.n_threads
+        """Change the defaults of every later answer without a restart.
+
+        A new model is loaded before it replaces the working one, outside the answer lock, so
+        a file that fails to load raises a RagError and changes nothing."""
+        check_answer_settings(top_k, temperature)
+        generator = None
+        if model is not None and model != self.settings.model:
+            with self._changing:
+                s = self.settings
+                generator = make_generator(
+                    model, s.n_ctx, s.max_answer_tokens, s.temperature, s.n_threads
                 )
-            elif hasattr(self.generator, "temperature"):
-                self.generator.temperature = new.temperature
-            self.settings = new
+                load = getattr(generator, "load", None)
+                if load is not None:
+                    load()
+        with self.lock:
+            if generator is not None:
+                self.generator = generator
+            self.settings = self.settings.replace(model=model, top_k=top_k, temperature=temperature)
 
     def check_question(self, question: str) -> str:
         question = " ".join(question.split())
@@ -156,17 +210,29 @@ class Assistant:
             raise RagError(f"the question is {n} tokens long; the limit is {self.question_budget}")
         return question
 
-    def stream(self, question: str, history: Sequence[str] = ()) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        *,
+        top_k: int | None = None,
+        temperature: float | None = None,
+    ) -> Iterator[str | Answer]:
         """Yield answer text as it is generated, then the finished Answer as the last item.
 
-        `history` is the earlier questions of the conversation, oldest first."""
+        `history` is the earlier questions of the conversation, oldest first. `top_k` and
+        `temperature` override the settings for this answer only (one chat session's choice)."""
         question = self.check_question(question)
+        check_answer_settings(top_k, temperature)
         with self.lock:
-            yield from self._stream(question, history)
+            self._refresh()
+            s = self.settings.replace(top_k=top_k, temperature=temperature)
+            yield from self._stream(question, history, s)
 
-    def _stream(self, question: str, history: Sequence[str]) -> Iterator[str | Answer]:
+    def _stream(self, question: str, history: Sequence[str], s: Settings) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        s = self.settings
+        if hasattr(self.generator, "temperature"):
+            self.generator.temperature = s.temperature  # every answer sets its own
         # A follow-up is rewritten to stand alone, and the model answers the rewritten question:
         # it sees no conversation, so "And where did he say it?" must name who and what.
         rewritten, context = standalone(question, history)
@@ -211,8 +277,15 @@ class Assistant:
             usage.prompt_tokens, usage.completion_tokens, note, query, unchecked,
         )  # fmt: skip
 
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
-        for item in self.stream(question, history):
+    def ask(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        *,
+        top_k: int | None = None,
+        temperature: float | None = None,
+    ) -> Answer:
+        for item in self.stream(question, history, top_k=top_k, temperature=temperature):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")

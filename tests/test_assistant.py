@@ -1,16 +1,40 @@
 import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from rag.articles import load_articles
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import RagError
+from rag.generation import Message
 from rag.records import Answer
-from rag.store import Index
+from rag.store import Index, build_index
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 
+HARBOUR = "Harbour budget agreed\n\nMinisters agreed the harbour budget in Brussels.\n"
 # "keep": these tests are about wiring; the hashing fake embedder is no judge of paraphrase.
 SETTINGS = Settings(top_k=3, min_score=0.1, chunk_tokens=60, unsupported="keep")
+
+
+class GatedEmbedder(FakeEmbedder):
+    """Index builds (run in another thread) wait for `go`; questions (this thread) do not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.building, self.go = threading.Event(), threading.Event()
+        self.gave_up = False  # the build waited in vain: whatever was tested blocked it
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if threading.current_thread() is not threading.main_thread():
+            self.building.set()
+            if not self.go.wait(5):
+                self.gave_up = True
+                raise RuntimeError("the test never let the build go on")
+        return super().embed(texts)
 
 
 def make(
@@ -135,3 +159,75 @@ def test_a_follow_up_is_searched_and_answered_standalone(
     answer = assistant.ask("Did Iran ask him for help?", ["What did Putin say about the treaty?"])
     assert answer.searched_for == "Did Iran ask Putin for help?"
     assert "Question: Did Iran ask Putin for help?" in gen.prompts[0][-1].content
+
+
+def test_per_answer_settings_leave_the_defaults_alone(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
+    class Recording(ScriptedGenerator):
+        temperature = 0.0
+        seen: list[float] = []  # the temperature of each answer
+
+        def stream(self, messages: list[Message]) -> Iterator[str]:
+            self.seen.append(self.temperature)
+            return super().stream(messages)
+
+    gen = Recording("Putin spoke [1].", "Putin spoke [1].")
+    assistant = Assistant(SETTINGS, seed_index, embedder, gen)
+    one = assistant.ask("What did Putin say about the treaty?", top_k=1, temperature=0.7)
+    other = assistant.ask("What did Putin say about the treaty?")  # another chat session
+    assert len(one.passages) == 1 and len(other.passages) > 1
+    assert gen.seen == [0.7, SETTINGS.temperature] and assistant.settings == SETTINGS
+    with pytest.raises(RagError, match="between 0 and 2"):
+        assistant.ask("What did Putin say about the treaty?", temperature=5.0)
+
+
+def test_a_model_that_fails_to_load_leaves_the_working_one(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    assistant, gen = make(seed_index, embedder, "Putin spoke [1].")
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(64))  # the right magic, nothing loadable behind it
+    with pytest.raises(RagError, match="cannot load model"):
+        assistant.configure(model=str(broken))
+    assert assistant.generator is gen and assistant.settings.model == SETTINGS.model
+    assert not assistant.ask("What did Putin say about the treaty?").abstained
+
+
+def test_an_index_rebuilt_by_another_process_is_reopened_before_the_next_question(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    assistant, _ = make(seed_index, embedder, "Ministers agreed [1].")
+    harbour = tmp_path / "harbour.txt"
+    harbour.write_text(HARBOUR)
+    # What `rag index harbour.txt` does in another process: build aside, swap the folder.
+    build_index(seed_index.path, load_articles([harbour], print), FakeEmbedder(), 60, 1)
+    answer = assistant.ask("What did ministers agree in Brussels?")
+    assert any("harbour budget" in p.chunk.text for p in answer.passages)
+    bridge = tmp_path / "bridge.txt"
+    bridge.write_text("Springfield bridge opens\n\nThe Springfield bridge opens in May.\n")
+    build_index(seed_index.path, load_articles([bridge], print), FakeEmbedder(), 60, 1)
+    titles = [a.title for a in assistant.article_infos()]
+    assert "Harbour budget agreed" in titles and "Springfield bridge opens" in titles
+    opened = assistant.index
+    assistant.ask("What did ministers agree in Brussels?")
+    assert assistant.index is opened  # unchanged since: nothing is reopened
+
+
+def test_building_the_index_does_not_hold_the_answer_lock(
+    seed_index: Index, tmp_path: Path
+) -> None:
+    embedder = GatedEmbedder()
+    assistant, _ = make(seed_index, embedder)
+    harbour = tmp_path / "harbour.txt"
+    harbour.write_text(HARBOUR)
+    adding = threading.Thread(target=assistant.add_files, args=([harbour],))
+    adding.start()
+    try:
+        assert embedder.building.wait(5)
+        assert assistant.lock.acquire(timeout=1)  # a question could start now
+        assistant.lock.release()
+    finally:
+        embedder.go.set()
+        adding.join(10)
+    assert "Harbour budget agreed" in [a.title for a in assistant.article_infos()]
