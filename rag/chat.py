@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import shutil
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.articles import SUFFIXES, find_files, load_articles
-from rag.assistant import Assistant
+from rag.assistant import Assistant, check_answer_settings
 from rag.config import Settings
 from rag.embedding import make_embedder
 from rag.errors import RagError
@@ -38,6 +38,7 @@ from rag.render import (
     render_sources,
 )
 from rag.store import MANIFEST, Index, build_index, resolve_index
+from rag.uploads import accept, add_uploads, uploads_dir
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,16 @@ THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospac
 
 
 class ChatHandlers:
-    """Every event of the app as a plain method over the shared assistant."""
+    """Every event of the app as a plain method over the shared assistant.
 
-    def __init__(self, assistant: Assistant) -> None:
+    `model_switch`: whether the chat may change the model. It is loaded once for everyone, so
+    when the app is served to others (--auth) only whoever starts it chooses (--model)."""
+
+    def __init__(self, assistant: Assistant, model_switch: bool = True) -> None:
         self.assistant = assistant
+        self.model_switch = model_switch
+        # Uploads copy into one folder: one at a time, so that undoing a failed one is exact.
+        self._uploading = threading.Lock()
 
     def article_text(self, article_id: str) -> str:
         return self.assistant.index.article(article_id).text
@@ -71,10 +78,11 @@ class ChatHandlers:
     # --- Chat tab -------------------------------------------------------------------------
 
     def ask(
-        self, message: str, turns: Sequence[Turn] | None
+        self, message: str, turns: Sequence[Turn] | None, prefs: Mapping[str, Any] | None = None
     ) -> Iterator[tuple[list[dict[str, str]], str, list[Turn], str]]:
         """Stream the answer into the chat; the last update also fills the sources panel.
 
+        `prefs` is this session's top_k and temperature (from apply_settings), if any.
         Yields (chat messages, sources html, turns, text box value)."""
         turns = list(turns or [])
         question = (message or "").strip()
@@ -88,7 +96,7 @@ class ChatHandlers:
         yield chat_messages(turns), waiting, turns, ""
         text = ""
         try:
-            for item in self.assistant.stream(question, history):
+            for item in self.assistant.stream(question, history, **(prefs or {})):
                 if isinstance(item, Answer):
                     turn.answer, turn.html = item, render_answer(item)
                 else:
@@ -121,23 +129,32 @@ class ChatHandlers:
         path.write_text(export_markdown(turns, self.article_text), encoding="utf-8")
         return str(path)
 
-    def apply_settings(self, model: str | None, top_k: float, temperature: float) -> str:
-        """Apply model, passages and temperature for the next answers; no restart."""
-        before = self.assistant.settings.model
+    def apply_settings(
+        self,
+        model: str | None,
+        top_k: float,
+        temperature: float,
+        prefs: Mapping[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Passages and temperature for this session's next answers; the model for everyone,
+        loaded before it replaces the working one. Returns (status, this session's prefs)."""
+        kept = dict(prefs or {})
+        wanted: dict[str, Any] = {"top_k": int(top_k), "temperature": float(temperature)}
+        name = (model or "").strip()
+        switch = bool(name) and name != self.assistant.settings.model
         try:
-            self.assistant.configure(
-                model=(model or "").strip() or None,
-                top_k=int(top_k),
-                temperature=float(temperature),
-            )
+            check_answer_settings(**wanted)
+            if switch and not self.model_switch:
+                raise RagError("the model is shared: whoever runs the server chooses it (--model)")
+            if switch:
+                self.assistant.configure(model=name)
         except RagError as exc:
-            return f"Not applied: {exc}"
+            return f"Not applied: {exc}", kept
         except Exception as exc:
-            log.exception("configure failed")
-            return f"Not applied: {type(exc).__name__}: {exc}"
-        s = self.assistant.settings
-        note = " The new model loads with the next answer." if s.model != before else ""
-        return f"Using {s.model}, {s.top_k} passages, temperature {s.temperature:g}.{note}"
+            log.exception("changing the model to %r failed", name)
+            return f"Not applied: {type(exc).__name__}: {exc}", kept
+        status = f"Using {self.assistant.settings.model}{' for everyone' if switch else ''}; "
+        return status + f"here {top_k:g} passages, temperature {temperature:g}.", wanted
 
     # --- Articles tab ---------------------------------------------------------------------
 
@@ -160,32 +177,28 @@ class ChatHandlers:
         progress: Callable[..., Any] = gr.Progress(),  # noqa: B008 (how Gradio injects it)
     ) -> tuple[list[list[Any]], Any, str]:
         """Copy the files next to the index, so that the same name updates the same article,
-        then index them. Returns (table, chooser, status)."""
+        then index them; a copy that does not end up indexed is taken back.
+        Returns (table, chooser, status)."""
         if not files:
             return (*self.articles_view(), "Choose .txt, .md or .html files first.")
-        folder = uploads_dir(self.assistant.index.path)
-        copies: list[Path] = []
-        skipped: list[str] = []
+
+        def on_progress(done: int, total: int) -> None:
+            progress((done, total), desc="Embedding", unit="chunks")
+
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for f in files:
-                source = Path(f if isinstance(f, str | Path) else f.name)
-                if source.suffix.lower() not in SUFFIXES:
-                    skipped.append(f"{source.name}: not a .txt, .md or .html file")
-                    continue
-                copies.append(folder / source.name)
-                shutil.copyfile(source, copies[-1])
-            if not copies:
+            sources, skipped = accept(files, self.assistant.settings.max_file_mb)
+            if not sources:
                 return (*self.articles_view(), "Nothing indexed. " + "; ".join(skipped))
-
-            def on_progress(done: int, total: int) -> None:
-                progress((done, total), desc="Embedding", unit="chunks")
-
-            report, warnings = self.assistant.add_files(copies, on_progress)
+            with self._uploading:
+                report, warnings, n = add_uploads(self.assistant, sources, on_progress)
         except (RagError, OSError) as exc:
             return (*self.articles_view(), f"Not indexed: {exc}")
+        except Exception as exc:  # never a stack trace in the app; the log keeps it
+            log.exception("indexing uploads failed")
+            error = f"something went wrong ({type(exc).__name__}); see the server log"
+            return (*self.articles_view(), f"Not indexed: {error}.")
         status = (
-            f"Indexed {len(copies)} file(s): {report.added} new or changed; the index now holds "
+            f"Indexed {n} file(s): {report.added} new or changed; the index now holds "
             f"{report.articles} articles, {report.chunks} chunks ({report.seconds:.1f} s)."
         )
         if skipped or warnings:
@@ -214,17 +227,13 @@ def _reveal_file(path: str | None) -> Any:
     return gr.File(visible=path is not None)
 
 
-def uploads_dir(index_path: Path) -> Path:
-    """indexes/NAME -> indexes/NAME.uploads: uploaded files live beside the index they feed."""
-    return index_path.with_name(index_path.name + ".uploads")
-
-
-def build_app(assistant: Assistant) -> gr.Blocks:
+def build_app(assistant: Assistant, model_switch: bool = True) -> gr.Blocks:
     """The whole UI, wired to one set of handlers; concurrent users are queued one at a time."""
-    h = ChatHandlers(assistant)
+    h = ChatHandlers(assistant, model_switch)
     s = assistant.settings
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         turns = gr.State([])
+        prefs = gr.State(None)  # this session's passages and temperature; None: the defaults
         gr.Markdown(
             "### Ask about your news articles\n"
             "Every claim cites its source: hover a [n] marker to read the quote, "
@@ -256,13 +265,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             with gr.Accordion("Settings", open=False):
                 model = gr.Dropdown(
                     choices=list(PRESETS), value=s.model, allow_custom_value=True,
-                    label="Model (preset or path to a .gguf file)",
+                    label="Model (preset or path to a .gguf file), shared by everyone",
+                    interactive=model_switch,
                 )  # fmt: skip
                 top_k = gr.Slider(1, 10, value=min(max(s.top_k, 1), 10), step=1, label="Passages")
                 temperature = gr.Slider(0, 1.5, value=s.temperature, step=0.05, label="Temperature")
                 apply = gr.Button("Apply", size="sm")
                 settings_status = gr.Textbox(show_label=False, interactive=False, lines=1)
-        with gr.Tab("Articles"):
+        with gr.Tab("Articles") as articles_tab:
             table = gr.Dataframe(
                 h.article_rows(), headers=ARTICLE_HEADERS, interactive=False, wrap=True,
                 datatype="str", label="Indexed articles", elem_id="rag-articles",
@@ -274,11 +284,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 )  # fmt: skip
                 with gr.Column():
                     add = gr.Button("Index the files", variant="primary")
-                    chooser = gr.Dropdown(choices=h.article_choices(), label="Article to delete")
+                    # No default (a stray call must not delete the first article), and any
+                    # id is accepted: the list may predate another session's upload, and the
+                    # handler checks the id against the index anyway.
+                    chooser = gr.Dropdown(
+                        choices=h.article_choices(), value=None, allow_custom_value=True,
+                        label="Article to delete",
+                    )  # fmt: skip
                     delete = gr.Button("Delete article", variant="stop")
             articles_status = gr.Textbox(show_label=False, interactive=False, lines=1)
 
-        chat_in, chat_out = [box, turns], [chatbot, sources, turns, box]
+        chat_in, chat_out = [box, turns, prefs], [chatbot, sources, turns, box]
         box.submit(h.ask, chat_in, chat_out, api_name="ask")
         send.click(h.ask, chat_in, chat_out, api_visibility="private")
         new.click(h.new_chat, None, [chatbot, sources, turns, download], api_name="new_chat")
@@ -290,11 +306,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             _reveal_file, download, download, api_visibility="private"
         )
         apply.click(
-            h.apply_settings, [model, top_k, temperature], settings_status, api_name="settings"
-        )
+            h.apply_settings, [model, top_k, temperature, prefs], [settings_status, prefs],
+            api_name="settings",
+        )  # fmt: skip
         add.click(h.upload, files, [table, chooser, articles_status], api_name="upload")
         delete.click(h.delete, chooser, [table, chooser, articles_status], api_name="delete")
         demo.load(h.articles_view, None, [table, chooser], api_name="articles")
+        # Opening the tab shows what other sessions or `rag index` changed since.
+        articles_tab.select(h.articles_view, None, [table, chooser], api_visibility="private")
     demo.queue(default_concurrency_limit=1)
     return demo
 
@@ -378,5 +397,5 @@ def serve(settings: Settings, host: str, port: int, share: bool, auth: str | Non
     assistant = Assistant.from_settings(settings)
     print(f"loading {settings.model}…", file=sys.stderr, flush=True)
     assistant.load()
-    launch(build_app(assistant), host, port, share, credentials)
+    launch(build_app(assistant, model_switch=credentials is None), host, port, share, credentials)
     return 0

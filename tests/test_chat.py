@@ -3,17 +3,21 @@ embedder and a scripted model, driven through the same handlers the Gradio app c
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
+from gradio.state_holder import SessionState
 
 from rag.articles import find_files, load_articles
 from rag.assistant import Assistant
-from rag.chat import ChatHandlers, build_app, check_exposure, parse_auth, uploads_dir
+from rag.chat import ChatHandlers, build_app, check_exposure, parse_auth
 from rag.cli import main
 from rag.config import Settings
 from rag.errors import RagError
@@ -27,7 +31,9 @@ from rag.render import (
     render_sources,
 )
 from rag.store import Index, build_index
+from rag.uploads import uploads_dir
 from tests.fakes import FakeEmbedder, ScriptedGenerator
+from tests.test_assistant import GatedEmbedder
 
 # Verification is off: these tests are about showing answers, not about which ones survive checks.
 SETTINGS = Settings(top_k=3, min_score=0.1, chunk_tokens=60, verify=False)
@@ -39,14 +45,30 @@ def no_progress(*args: Any, **kwargs: Any) -> None:
     pass
 
 
-def make(index: Index, embedder: FakeEmbedder, *replies: str) -> ChatHandlers:
-    return ChatHandlers(Assistant(SETTINGS, index, embedder, ScriptedGenerator(*replies)))
+def make(
+    index: Index, embedder: FakeEmbedder, *replies: str, settings: Settings = SETTINGS
+) -> ChatHandlers:
+    return ChatHandlers(Assistant(settings, index, embedder, ScriptedGenerator(*replies)))
 
 
-def final(handlers: ChatHandlers, question: str, turns: list[Turn] | None = None) -> Any:
+def final(
+    handlers: ChatHandlers,
+    question: str,
+    turns: list[Turn] | None = None,
+    prefs: dict[str, Any] | None = None,
+) -> Any:
     """Run one chat turn to the end; returns (all updates, last update)."""
-    updates = list(handlers.ask(question, turns or []))
+    updates = list(handlers.ask(question, turns or [], prefs))
     return updates, updates[-1]
+
+
+def write(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+BRIDGE = "# Springfield bridge\n\nThe bridge opens in May.\n"
 
 
 def marked(sources_html: str) -> list[str]:
@@ -129,9 +151,9 @@ def test_follow_ups_pass_the_earlier_questions_as_history(
     seen: list[list[str]] = []
     real = h.assistant.stream
 
-    def spy(question: str, history: Any = ()) -> Iterator[Any]:
+    def spy(question: str, history: Any = (), **prefs: Any) -> Iterator[Any]:
         seen.append(list(history))
-        return real(question, history)
+        return real(question, history, **prefs)
 
     monkeypatch.setattr(h.assistant, "stream", spy)
     _, (_, _, turns, _) = final(h, QUESTION)
@@ -242,15 +264,121 @@ def test_upload_and_delete_change_the_article_table(
     assert "Choose .txt" in h.upload([], progress=no_progress)[2]
 
 
-def test_settings_apply_without_restart_and_errors_are_friendly(
-    seed_index: Index, embedder: FakeEmbedder
+def test_a_question_is_answered_while_an_upload_is_being_indexed(
+    seed_index: Index, tmp_path: Path
+) -> None:
+    embedder = GatedEmbedder()
+    h = make(seed_index, embedder, REPLY)
+    note = write(tmp_path / "incoming" / "bridge.md", BRIDGE)
+    result: list[Any] = []
+    uploading = threading.Thread(
+        target=lambda: result.append(h.upload([note], progress=no_progress))
+    )
+    uploading.start()
+    try:
+        assert embedder.building.wait(5)
+        _, (messages, _, turns, _) = final(h, QUESTION)
+        assert turns[0].answer.citations
+        assert not embedder.gave_up and uploading.is_alive()  # answered while it was building
+    finally:
+        embedder.go.set()
+        uploading.join(10)
+    assert "Indexed 1 file(s)" in result[0][2]
+    _, (_, sources, _, _) = final(h, "When does the Springfield bridge open?")
+    assert "May" in sources
+
+
+def test_an_oversize_upload_is_refused_before_indexing(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    h = make(seed_index, embedder, settings=SETTINGS.replace(max_file_mb=0.001))
+    big = write(tmp_path / "incoming" / "big.txt", "Big news\n\n" + "The bridge opens. " * 200)
+    calls = embedder.calls
+    rows, _, status = h.upload([big], progress=no_progress)
+    assert status == "Nothing indexed. big.txt is 0.0 MB, over the 0.001 MB limit for uploads"
+    assert len(rows) == 1 and embedder.calls == calls
+    assert not any(uploads_dir(h.assistant.index.path).glob("*"))
+
+
+def test_a_failed_upload_leaves_the_uploads_folder_as_it_was(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = make(seed_index, embedder)
-    status = h.apply_settings("gpt-9", 3, 0.5)
-    assert status.startswith("Not applied: unknown model 'gpt-9'")
-    status = h.apply_settings(h.assistant.settings.model, 7, 0.4)
-    assert h.assistant.settings.top_k == 7 and h.assistant.settings.temperature == 0.4
-    assert "7 passages" in status and "loads with the next answer" not in status
+    folder = uploads_dir(h.assistant.index.path)
+    binary = tmp_path / "incoming" / "scan.txt"
+    binary.parent.mkdir()
+    binary.write_bytes(b"\x00\x01\x02 not text")
+    rows, _, status = h.upload([str(binary)], progress=no_progress)
+    assert status.startswith("Not indexed: no readable") and len(rows) == 1
+    assert not folder.exists() or not any(folder.iterdir())
+    # One good file and one unreadable one: the good one is indexed, no copy of the other stays.
+    note = write(tmp_path / "incoming" / "bridge.md", BRIDGE)
+    rows, _, status = h.upload([note, str(binary)], progress=no_progress)
+    assert "Indexed 1 file(s)" in status and "scan.txt" in status
+    assert sorted(p.name for p in folder.iterdir()) == ["bridge.md"]
+
+    def broken(texts: list[str]) -> Any:
+        raise RuntimeError("embedding failed")
+
+    monkeypatch.setattr(embedder, "embed", broken)
+    write(tmp_path / "incoming" / "bridge.md", "# Bridge delayed\n\nIt opens in June.\n")
+    new = write(tmp_path / "incoming" / "harbour.md", "# Harbour\n\nThe harbour reopens.\n")
+    rows, _, status = h.upload([note, new], progress=no_progress)
+    assert status == "Not indexed: something went wrong (RuntimeError); see the server log."
+    assert sorted(p.name for p in folder.iterdir()) == ["bridge.md"]
+    assert (folder / "bridge.md").read_text(encoding="utf-8") == BRIDGE  # the earlier copy
+    assert len(rows) == 2
+
+
+def test_the_delete_chooser_has_no_default_and_takes_articles_added_later(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    demo = build_app(Assistant(SETTINGS, seed_index, embedder, ScriptedGenerator()))
+    chooser = next(
+        b for b in demo.blocks.values()
+        if isinstance(b, gr.Dropdown) and b.label == "Article to delete"
+    )  # fmt: skip
+    assert chooser.value is None  # a stray /delete call must not delete the first article
+    fns = {f.api_name: f for f in demo.fns.values() if f.api_visibility == "public"}
+    note = write(tmp_path / "incoming" / "bridge.md", BRIDGE)
+    _, listed, _ = fns["upload"].fn([note], progress=no_progress)
+    new_id = next(v for label, v in listed.choices if label.startswith("Springfield bridge"))
+    # Delete from another session (its page loaded before the upload), through Gradio itself.
+    out = asyncio.run(demo.process_api(fns["delete"], [new_id], state=SessionState(demo)))
+    assert out["data"][2] == "Deleted “Springfield bridge”; 1 article left."
+    out = asyncio.run(demo.process_api(fns["delete"], [new_id], state=SessionState(demo)))
+    assert out["data"][2] == "That article is no longer in the index."
+
+
+def test_settings_are_per_session_and_the_model_is_the_operators(
+    seed_index: Index, embedder: FakeEmbedder, tmp_path: Path
+) -> None:
+    h = make(seed_index, embedder, REPLY, REPLY)
+    model = h.assistant.settings.model
+    status, prefs = h.apply_settings(model, 1, 0.4, None)
+    assert prefs == {"top_k": 1, "temperature": 0.4}
+    assert status == f"Using {model}; here 1 passages, temperature 0.4."
+    _, (_, _, mine, _) = final(h, QUESTION, prefs=prefs)
+    _, (_, _, theirs, _) = final(h, QUESTION)  # another session: still the defaults
+    assert len(mine[0].answer.passages) == 1 and len(theirs[0].answer.passages) > 1
+    assert h.assistant.settings == SETTINGS
+    assert h.apply_settings(model, 0, 0.4, prefs) == (
+        "Not applied: the number of passages must be between 1 and 20",
+        prefs,
+    )
+    status, kept = h.apply_settings("gpt-9", 3, 0.5, prefs)
+    assert status.startswith("Not applied: unknown model 'gpt-9'") and kept == prefs
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + bytes(64))
+    generator = h.assistant.generator
+    status, kept = h.apply_settings(str(broken), 3, 0.5, prefs)
+    assert status.startswith("Not applied: cannot load model") and kept == prefs
+    assert h.assistant.generator is generator and h.assistant.settings.model == model
+    # Served to others (--auth): the shared model is whoever started the server's choice.
+    served = ChatHandlers(h.assistant, model_switch=False)
+    status, kept = served.apply_settings("smollm2-135m", 2, 0.0, prefs)
+    assert status.startswith("Not applied: the model is shared") and kept == prefs
+    assert served.apply_settings(model, 2, 0.0, prefs)[1] == {"top_k": 2, "temperature": 0.0}
 
 
 def test_build_app_wires_named_endpoints_to_the_handlers(
