@@ -26,6 +26,7 @@ from rag.records import REFUSAL, Answer, Citation, Timings
 from rag.retrieval import Retriever, search_text, standalone
 from rag.store import MANIFEST, ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.text import is_refusal
+from rag.untrusted import guard
 from rag.verification import verify
 
 log = logging.getLogger(__name__)
@@ -248,9 +249,13 @@ class Assistant:
             yield REFUSAL
             yield Answer(question, REFUSAL, True, [], closest, timings, searched_for=query)
             return
+        texts = {a: self.index.article(a).text for a in {p.chunk.article_id for p in passages}}
+        # Instructions planted in an article are neither read by the model nor evidence; the
+        # reader still sees the passages as they are.
+        guarded, planted = guard(passages, texts)
         markers = MarkerFilter(len(passages))
         raw: list[str] = []
-        for piece in self.generator.stream(build_messages(query, passages)):
+        for piece in self.generator.stream(build_messages(query, guarded)):
             if timings.first_token_s is None:
                 timings.first_token_s = time.perf_counter() - started
             raw.append(piece)
@@ -264,12 +269,13 @@ class Assistant:
         if abstained and not (s.verify and options):
             text, note = REFUSAL, "The model found no answer in the articles."
         elif s.verify:
-            checked = verify(rewritten, text, passages, self.retriever.embedder, s.unsupported)
+            checked = verify(
+                rewritten, text, guarded, self.retriever.embedder, s.unsupported, planted
+            )
             text, abstained, note = checked.answer, checked.abstained, checked.note
         citations: list[Citation] = []
         if not abstained:
-            texts = {a: self.index.article(a).text for a in {p.chunk.article_id for p in passages}}
-            citations = cite(text, passages, texts)
+            citations = cite(text, guarded, texts)
         timings.total_s = time.perf_counter() - started
         usage = self.generator.usage
         yield Answer(

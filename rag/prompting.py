@@ -17,6 +17,7 @@ from importlib import resources
 from rag.errors import RagError
 from rag.generation import Message
 from rag.records import REFUSAL, Passage
+from rag.untrusted import for_prompt
 
 
 @cache
@@ -37,7 +38,9 @@ def examples() -> tuple[Message, ...]:
 
 
 def format_passages(passages: list[Passage]) -> str:
-    return "\n\n".join(f"[{p.n}] ({p.title}) {p.chunk.text}" for p in passages)
+    return "\n\n".join(
+        f"[{p.n}] ({for_prompt(p.title)}) {for_prompt(p.chunk.text)}" for p in passages
+    )
 
 
 def build_messages(question: str, passages: list[Passage]) -> list[Message]:

@@ -154,11 +154,13 @@ def verify(
     passages: list[Passage],
     embedder: Embedder,
     unsupported: str | None = None,
+    planted: str = "",
 ) -> Checked:
     """The answer to show, given the model's (marker-normalised) answer.
 
     `unsupported` says what happens to a sentence no passage supports: "drop", "mark" or
-    "keep" (the last two exist to measure the choice)."""
+    "keep" (the last two exist to measure the choice). `planted` is the text of instructions
+    found in the articles (rag/untrusted.py): a sentence that repeats it obeyed them."""
     unsupported = unsupported or UNSUPPORTED
     if unsupported not in POLICIES:
         raise RagError(f"unsupported must be one of {', '.join(POLICIES)}, not {unsupported!r}")
@@ -172,14 +174,18 @@ def verify(
     # about "U.S." passages), nor is an option it offers; support is judged below.
     text = " ".join([question] + [p.chunk.text for p in passages])
     evidence_terms, evidence_numbers = set(content_terms(text)), set(NUMBER.findall(text))
+    planted_terms = set(content_terms(planted)) - evidence_terms
     judge = SupportJudge(embedder)
     answer, flipped = agree_yes_no(asked, answer)
     answer, reading = read_as_option(answer, options)
     kept: list[tuple[str, str]] = []
-    dropped = moved = marked = 0
+    dropped = moved = marked = obeyed = 0
     sentences = list(answer_sentences(answer))
     judge.prefetch([in_context(asked, c) for c, _ in sentences], [p.chunk.text for p in passages])
     for claim, numbers in sentences:
+        if any(found(t, planted_terms) for t in content_terms(claim)):
+            obeyed += 1
+            continue
         if _guessed(claim, evidence_terms, evidence_numbers):
             dropped += 1
             continue
@@ -194,7 +200,13 @@ def verify(
             claim, numbers, marked = _marked(claim), [], marked + 1
         kept.append((claim, "".join(f"[{n}]" for n in numbers)))
     if not kept:
-        why = "named something no article mentions" if dropped else "was empty"
+        why = (
+            "repeated instructions planted in an article"
+            if obeyed
+            else "named something no article mentions"
+            if dropped
+            else "was empty"
+        )
         return fallback(asked, options, passages, embedder, why)
     shown = " ".join(_with_marks(claim, marks) for claim, marks in kept)
     draft = Draft(asked, options, shown, len(kept), marked, passages, judge)
@@ -210,6 +222,9 @@ def verify(
     notes += [f"Left out {dropped} sentence(s) naming something no article mentions."] * bool(
         dropped
     )
+    notes += [
+        f"Left out {obeyed} sentence(s) that followed instructions planted in an article."
+    ] * bool(obeyed)
     notes += [f"Corrected the citation of {moved} sentence(s)."] * bool(moved)
     notes += [f"Marked {marked} sentence(s) the articles don't support."] * bool(marked)
     return Checked(shown, False, " ".join(notes))
