@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import faiss
@@ -37,15 +37,19 @@ class Manifest:
     chunk_overlap: int
     built_at: str
     articles: dict[str, str] = field(default_factory=dict)  # article id -> sha256 of its text
+    # article id -> source: what a rebuild re-reads when store.sqlite is lost (older indexes: {})
+    sources: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
         try:
             data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            return cls(**data)
+            # Keys a later version adds are ignored; the format version says what must match.
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
         except (OSError, ValueError, TypeError) as exc:
             raise RagError(
-                f"index {path} has an unreadable manifest ({exc}); rebuild it with: rag index --rebuild"
+                f"index {path} has an unreadable manifest ({exc}); rebuild it with: "
+                f"rag index --rebuild --index {path}"
             ) from None
 
 
@@ -91,11 +95,15 @@ class Index:
             n_chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
             self.vectors = faiss.read_index(str(path / VECTORS))
         except (sqlite3.Error, RuntimeError) as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise RagError(
-                f"index {path} is damaged ({exc}); rebuild it with: rag index --rebuild"
+                f"index {path} is damaged ({reason}); rebuild it with: "
+                f"rag index --rebuild --index {path}"
             ) from None
         if self.vectors.ntotal != n_chunks or self.vectors.d != self.manifest.dim:
-            raise RagError(f"index {path} is inconsistent; rebuild it with: rag index --rebuild")
+            raise RagError(
+                f"index {path} is inconsistent; rebuild it with: rag index --rebuild --index {path}"
+            )
 
     def __len__(self) -> int:
         return int(self.vectors.ntotal)

@@ -1,8 +1,10 @@
 """Building an index: add, update and remove articles (see `index` for the folder layout).
 
-Owns: building an index atomically (write a sibling temp folder, then swap it in, so a crash or
-Ctrl-C leaves the old index whole) and reusing the vectors of unchanged articles. Reading an
-index is `index`'s job; its names are re-exported here for the modules that import them from here.
+Owns: building an index atomically (write a sibling temp folder, then swap it in, so a crash,
+Ctrl-C or a full disk leaves the old index whole), one writer at a time (`locking`), reusing the
+vectors of unchanged articles, skipping duplicates, pruning, and rebuilding a damaged index.
+Reading an index is `index`'s job; its names are re-exported here for the modules that import
+them from here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -20,7 +23,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from rag.articles import Article
+from rag.articles import Article, is_gone, load_article
 from rag.chunking import chunk_text
 from rag.embedding import Embedder
 from rag.errors import RagError
@@ -37,6 +40,7 @@ from rag.index import (
     recover_swap,
     resolve_index,
 )
+from rag.locking import writer_lock
 
 __all__ = [
     "DATABASE", "FORMAT_VERSION", "INDEXES_DIR", "MANIFEST", "VECTORS", "ArticleInfo",
@@ -75,6 +79,7 @@ class BuildReport:
     chunks: int
     seconds: float
     removed: int = 0
+    skipped: int = 0  # articles with the same text as one already stored
 
 
 def build_index(
@@ -86,31 +91,63 @@ def build_index(
     rebuild: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     remove: Iterable[str] = (),
+    prune: bool = False,
+    wait: bool = True,
+    say: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Add or update `articles` in the index at `path` (created if missing), and drop the
-    articles whose ids are in `remove`.
+    articles whose ids are in `remove` and, with `prune`, those whose files are gone.
 
     Unchanged articles keep their chunks and vectors; changed ones are re-chunked and
-    re-embedded. `rebuild` re-chunks and re-embeds everything already stored as well.
-    When nothing changed, nothing is written.
+    re-embedded; a new one with the same text as a stored one is skipped. `rebuild` re-chunks
+    and re-embeds everything already stored as well (re-reading the files the manifest names
+    when store.sqlite is unreadable). When nothing changed, nothing is written.
+
+    One writer at a time: another waits until this one is done, then builds on what it stored
+    (with wait=False it fails at once instead). `say` hears one-line notes such as the wait and
+    the skips; by default they go to stderr.
     """
+    say = say or _to_stderr
+    new_articles = {a.id: a for a in articles}  # files are read before waiting for the lock
+    with writer_lock(path, wait, say):
+        # Everything from here reads the index as the previous writer left it.
+        return _build(
+            path, new_articles, embedder, chunk_tokens, chunk_overlap, rebuild, on_progress,
+            set(remove), prune, say,
+        )  # fmt: skip
+
+
+def _build(
+    path: Path,
+    new_articles: dict[str, Article],
+    embedder: Embedder,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    rebuild: bool,
+    on_progress: Callable[[int, int], None] | None,
+    remove: set[str],
+    prune: bool,
+    say: Callable[[str], None],
+) -> BuildReport:
     started = time.perf_counter()
     recover_swap(path)
     old: Index | None = None
-    new_articles = {a.id: a for a in articles}
-    gone = set(remove) - set(new_articles)
+    gone = remove - set(new_articles)
     kept: list[Article] = []
+    skipped = 0
     if (path / MANIFEST).is_file() and not rebuild:
         # An index from an older format is upgraded by re-embedding what it stores.
         with contextlib.suppress(RagError):
             rebuild = Manifest.read(path).format_version != FORMAT_VERSION
-    if rebuild and (path / DATABASE).is_file():
+    if rebuild and ((path / DATABASE).exists() or (path / MANIFEST).exists()):
         # Re-embed what is stored, reading only the articles table so that an index from an
         # older format, or one whose manifest is damaged, can still be rebuilt.
-        for stored in _stored_articles(path):
-            new_articles.setdefault(stored.id, stored)
-        for article_id in gone:
-            new_articles.pop(article_id, None)
+        stored = _stored_articles(path, bool(new_articles), say)
+        gone |= _pruned(stored, new_articles, say) if prune else set()
+        stored = [a for a in stored if a.id not in gone]
+        skipped = _drop_duplicates(new_articles, stored, say)
+        for article in stored:
+            new_articles.setdefault(article.id, article)
     elif (path / MANIFEST).is_file():
         old = Index(path)
         m = old.manifest
@@ -129,9 +166,13 @@ def build_index(
         if unknown:
             old.close()
             raise RagError(
-                f"no article {', '.join(sorted(unknown))} in index {path}; see: rag list"
+                f"no article {', '.join(sorted(unknown))} in index {path}; see: rag list --index {path}"
             )
-        kept = [a for a in old.articles() if a.id not in new_articles and a.id not in gone]
+        stored = old.articles()
+        gone |= _pruned(stored, new_articles, say) if prune else set()
+        stored = [a for a in stored if a.id not in gone]
+        skipped = _drop_duplicates(new_articles, stored, say)
+        kept = [a for a in stored if a.id not in new_articles]
     elif path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise RagError(f"{path} exists and is not an index; choose another --index")
     for article_id, article in list(new_articles.items()):
@@ -139,17 +180,50 @@ def build_index(
             kept.append(old.article(article_id))
             del new_articles[article_id]
     if old is not None and not new_articles and not gone:
-        report = BuildReport(len(kept), 0, len(old), time.perf_counter() - started)
+        report = BuildReport(len(kept), 0, len(old), time.perf_counter() - started, 0, skipped)
         old.close()
         return report  # nothing to do: no file is touched, so an unchanged re-index is cheap
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     try:
-        db = sqlite3.connect(tmp / DATABASE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        rows = _write(
+            tmp, old, kept, new_articles, embedder, chunk_tokens, chunk_overlap, on_progress
+        )
+        if old is not None:
+            old.close()
+        _swap(tmp, path)
+    except (OSError, sqlite3.Error) as exc:  # a full disk, no permission...
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RagError(f"cannot write index {path}: {_reason(exc)}; nothing was changed") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            old.close()
+    return BuildReport(
+        len(kept) + len(new_articles), len(new_articles), rows, time.perf_counter() - started,
+        len(gone), skipped,
+    )  # fmt: skip
+
+
+def _write(
+    tmp: Path,
+    old: Index | None,
+    kept: list[Article],
+    new_articles: dict[str, Article],
+    embedder: Embedder,
+    chunk_tokens: int,
+    chunk_overlap: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> int:
+    """Write the whole new index into `tmp`; returns its number of chunks."""
+    db = sqlite3.connect(tmp / DATABASE)
+    try:
         db.executescript(SCHEMA)
         fresh = [
             c
@@ -194,23 +268,69 @@ def build_index(
                 on_progress(min(i + EMBED_BATCH, len(fresh)), len(fresh))
         db.execute("INSERT INTO chunks_fts(rowid, text) SELECT row, text FROM chunks")
         db.commit()
+    finally:
         db.close()
-        faiss.write_index(index, str(tmp / VECTORS))
-        everything = kept + list(new_articles.values())
-        manifest = Manifest(
-            FORMAT_VERSION, embedder.name, embedder.dim, chunk_tokens, chunk_overlap,
-            now(), {a.id: a.sha256 for a in everything},
-        )  # fmt: skip
-        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
-        if old is not None:
-            old.close()
-        _swap(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return BuildReport(
-        len(everything), len(new_articles), row, time.perf_counter() - started, len(gone)
-    )
+    _write_vectors(index, tmp / VECTORS)
+    everything = kept + list(new_articles.values())
+    manifest = Manifest(
+        FORMAT_VERSION, embedder.name, embedder.dim, chunk_tokens, chunk_overlap, now(),
+        {a.id: a.sha256 for a in everything}, {a.id: a.source for a in everything},
+    )  # fmt: skip
+    (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
+    return row
+
+
+def _write_vectors(index: faiss.Index, file: Path) -> None:
+    """Through a Python file, whose errors raise: faiss's own file writer only prints a failed
+    close (a full disk) to stderr and leaves a truncated file behind."""
+    try:
+        with open(file, "wb") as f:
+            writer = faiss.PyCallbackIOWriter(f.write)  # type: ignore[attr-defined]  # (SWIG-made)
+            faiss.write_index(index, writer)
+    except RuntimeError as exc:  # faiss's own errors while writing
+        raise OSError(f"{_reason(exc)} ({file.name})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: 'No space left on device: FILE' from an OSError, else the last line of the message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    lines = str(exc).strip().splitlines()
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _pruned(
+    stored: list[Article], given: dict[str, Article], say: Callable[[str], None]
+) -> set[str]:
+    """Ids of the stored articles (other than the ones given again) whose files are gone."""
+    gone = set()
+    for article in stored:
+        if article.id in given:
+            continue
+        state = is_gone(article)
+        if state is None:
+            say(
+                f"warning: kept {article.source}: it was indexed from another folder, so whether "
+                "its file is gone can only be told from there"
+            )
+        elif state:
+            gone.add(article.id)
+    return gone
+
+
+def _drop_duplicates(
+    new_articles: dict[str, Article], stored: list[Article], say: Callable[[str], None]
+) -> int:
+    """Drop the new articles whose text a stored one already has; an update is never dropped."""
+    texts = {a.sha256: a.source for a in stored if a.id not in new_articles}
+    ids = {a.id for a in stored}
+    dropped = 0
+    for article in list(new_articles.values()):
+        if article.id not in ids and article.sha256 in texts:
+            say(f"warning: {article.source} has the same text as {texts[article.sha256]}; skipped")
+            del new_articles[article.id]
+            dropped += 1
+    return dropped
 
 
 def _vector_index(dim: int, size: int) -> faiss.Index:
@@ -249,18 +369,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _stored_articles(path: Path) -> list[Article]:
+def _stored_articles(path: Path, files_given: bool, say: Callable[[str], None]) -> list[Article]:
+    """What a rebuild re-embeds: the articles table or, when store.sqlite is unreadable or gone,
+    the files the manifest names as they are now (a file that is gone is lost)."""
     try:
         db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT id, title, source, text, sha256 FROM articles").fetchall()
         finally:
             db.close()
+        return [Article(*r) for r in rows]
     except sqlite3.Error as exc:
+        problem = f"{path / DATABASE} is unreadable ({exc})"
+    try:
+        sources = Manifest.read(path).sources
+    except RagError:
+        sources = {}
+    found = [a for s in sources.values() if Path(s).is_file() and (a := load_article(Path(s), say))]
+    if not found and not files_given:
         raise RagError(
-            f"cannot read the articles in {path} ({exc}); index the files again"
-        ) from None
-    return [Article(*r) for r in rows]
+            f"{problem} and the manifest names no file that still exists; index the files "
+            f"again with: rag index --rebuild --index {path} FILES..."
+        )
+    lost = len(sources) - len(found)
+    say(
+        f"warning: {problem}; rebuilding from the {len(found)} files the manifest names"
+        + (f" ({lost} of them are gone)" if lost else "")
+    )
+    return found
 
 
 def _insert_article(db: sqlite3.Connection, article: Article, added: str) -> None:
@@ -270,11 +406,20 @@ def _insert_article(db: sqlite3.Connection, article: Article, added: str) -> Non
     )
 
 
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def _swap(tmp: Path, path: Path) -> None:
     """Two renames; between them the old copy is kept as .NAME.old, which recover_swap restores."""
     old = path.with_name(f".{path.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():
         path.rename(old)
-    tmp.rename(path)
+    try:
+        tmp.rename(path)
+    except OSError:
+        if old.exists() and not path.exists():
+            old.rename(path)  # put the old index back at once rather than on the next load
+        raise
     shutil.rmtree(old, ignore_errors=True)

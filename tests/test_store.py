@@ -66,7 +66,7 @@ def test_interrupted_build_leaves_the_old_index_whole(
     with pytest.raises(KeyboardInterrupt):
         build_index(path, articles(tmp_path, b="Beta."), Interrupting(name="fake"), 40, 0)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".idx.lock"]
 
 
 def test_different_settings_need_rebuild(tmp_path: Path, embedder: FakeEmbedder) -> None:
