@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
     p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything stored")
     p.add_argument("--prune", action="store_true", help="also remove articles whose files are gone")
+    p.add_argument("--no-wait", action="store_true",
+                   help="fail at once if another process is writing this index")  # fmt: skip
     p.add_argument("--chunk-tokens", type=int, help="chunk size in cl100k tokens")
     p.add_argument(
         "--embedder", help="sentence-transformers model folder (default: bundled MiniLM)"
@@ -142,7 +144,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rag.embedding import make_embedder
-    from rag.store import MANIFEST, Index, build_index, resolve_index
+    from rag.progress import plain_progress
+    from rag.store import build_index, resolve_index
 
     settings = _settings(args)
     # With --rebuild and no paths, only what is stored is re-embedded; otherwise seeds/ is the default.
@@ -152,33 +155,37 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}"
         )
     path = resolve_index(settings.index)
-    warnings: list[str] = []
+
+    def say(message: str) -> None:
+        tqdm.write(message, file=sys.stderr)
 
     def warn(message: str) -> None:
-        warnings.append(message)
-        tqdm.write(f"warning: {message}", file=sys.stderr)
+        say(f"warning: {message}")
 
+    mb = 1024 * 1024
+    for f in files:
+        if (size := f.stat().st_size) > settings.max_file_mb * mb:
+            limit = f"max_file_mb = {settings.max_file_mb:g}"
+            warn(f"{f} is {size / mb:.1f} MB, over {limit}; indexing it anyway")
     reading = tqdm(files, desc="reading", unit="file", file=sys.stderr, leave=False, disable=None)
     articles = list(load_articles(reading, warn))
     bar = tqdm(desc="embedding", unit="chunk", file=sys.stderr, disable=None)
-    progress = _progress(bar)
-    gone: list[str] = []
-    if args.prune and (path / MANIFEST).is_file():
-        index = Index(path)
-        gone = [a.id for a in index.article_infos() if not Path(a.source).is_file()]
-        index.close()
+    # tqdm draws nothing when stderr is not a terminal; logs get a plain line now and then.
+    progress = plain_progress("embedding", "chunks", say) if bar.disable else _progress(bar)
     try:
         report = build_index(
             path, articles, make_embedder(settings.embedder), settings.chunk_tokens,
-            settings.chunk_overlap, rebuild=args.rebuild, on_progress=progress, remove=gone,
+            settings.chunk_overlap, rebuild=args.rebuild, on_progress=progress, prune=args.prune,
+            wait=not args.no_wait, say=say,
         )  # fmt: skip
     finally:
         bar.close()
+    skipped = len(files) - len(articles) + report.skipped
     print(
         f"{path}: {report.articles} articles ({report.added} new or changed"
         + (f", {report.removed} removed" if report.removed else "")
         + f"), {report.chunks} chunks, {report.seconds:.1f} s"
-        + (f", {len(warnings)} skipped" if warnings else "")
+        + (f", {skipped} skipped" if skipped else "")
     )
     return 0
 
@@ -188,11 +195,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     index = Index(resolve_index(_settings(args).index))
     infos = index.article_infos()
+    cwd = Path.cwd()
     for a in infos:
         if args.json:
             print(json.dumps(asdict(a), ensure_ascii=False))
         else:
-            print(f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {a.title}  ({a.source})")
+            # Sources are stored resolved; under the current folder a relative path reads better.
+            source = Path(a.source)
+            shown = source.relative_to(cwd) if source.is_relative_to(cwd) else a.source
+            print(f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {a.title}  ({shown})")
     if not args.json:
         print(f"{len(infos)} articles, {len(index)} chunks in {index.path}")
     return 0
