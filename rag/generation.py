@@ -7,14 +7,18 @@ The model loads on first use. Leaves prompt wording to `prompting` and checking 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag import warmstart
 from rag.errors import RagError
 from rag.models import resolve_model
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,25 @@ def _quiet_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+class _Tokens(Exception):
+    def __init__(self, tokens: list[int]) -> None:
+        self.tokens = tokens
+
+
+def _shared(sequences: list[list[int]]) -> int:
+    """Length of the longest common prefix."""
+    n = 0
+    for column in zip(*sequences, strict=False):
+        if len(set(column)) > 1:
+            break
+        n += 1
+    return n
+
+
+def _chat(messages: list[Message]) -> list[Any]:
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
 class LlamaGenerator:
     """A GGUF model run in-process by llama-cpp-python."""
 
@@ -72,6 +95,7 @@ class LlamaGenerator:
         self.n_threads = n_threads or os.cpu_count() or 2
         self.usage = Usage()
         self._llm: Any = None
+        self._warmed = False
         # Resolving is cheap once a model is assembled and verified, and a wrong name should
         # fail before any work is done.
         self.path: Path = resolve_model(model)
@@ -101,11 +125,54 @@ class LlamaGenerator:
         """Tokens in the model's own vocabulary."""
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The exact tokens create_chat_completion evaluates for `messages`.
+
+        Its chat handler applies the model's template, then calls llm.tokenize once; catching
+        that call gets the tokens from the same code path without evaluating anything."""
+        llm = self.load()
+        tokenize = llm.tokenize
+
+        def capture(*args: Any, **kwargs: Any) -> Any:
+            raise _Tokens(tokenize(*args, **kwargs))
+
+        llm.tokenize = capture
+        try:
+            llm.create_chat_completion(messages=_chat(messages), stream=True, max_tokens=1)
+        except _Tokens as got:
+            return got.tokens
+        finally:
+            del llm.tokenize  # the instance attribute only shadowed the method
+        raise RagError("llama-cpp-python formatted a chat without tokenizing it")
+
+    def warm(self, messages: list[Message]) -> bool:
+        """Start a fresh context from the fixed head of `messages` (system prompt and worked
+        examples, evaluated once and kept on disk), so the first answer of a process evaluates
+        only its own question. True when the state came from disk."""
+        llm = self.load()
+        if llm.n_tokens or len(messages) < 2 or messages[-1].role != "user":
+            return False
+        # The fixed head in tokens is what prompts differing only in the last user turn share:
+        # the template's start of that turn belongs to it and nothing of the question does, so
+        # every question maps to one state file. (Rarely the question's first token merges with
+        # the template's last one; then the prefix is a token shorter.)
+        head = messages[:-1]
+        prompts = [self.prompt_tokens([*head, Message("user", x)]) for x in ("A", "B")]
+        prompts.append(self.prompt_tokens(messages))
+        prefix = prompts[0][: _shared(prompts)]
+        if not 0 < len(prefix) < len(prompts[-1]) <= self.n_ctx:
+            log.debug("warm start: skipped, no fitting token prefix shared with the prompt")
+            return False
+        return warmstart.warm(llm, prefix, warmstart.state_path(self.path, self.n_ctx, prefix))
+
     def stream(self, messages: list[Message]) -> Iterator[str]:
         llm = self.load()
+        if not self._warmed:
+            self._warmed = True
+            self.warm(messages)
         self.usage = Usage()
         chunks = llm.create_chat_completion(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+            messages=_chat(messages),
             stream=True,
             temperature=self.temperature,
             max_tokens=self.max_tokens,
