@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,10 +132,13 @@ class LlamaGenerator:
         Its chat handler applies the model's template, then calls llm.tokenize once; catching
         that call gets the tokens from the same code path without evaluating anything."""
         llm = self.load()
-        tokenize = llm.tokenize
+        tokenize, caller = llm.tokenize, threading.get_ident()
 
         def capture(*args: Any, **kwargs: Any) -> Any:
-            raise _Tokens(tokenize(*args, **kwargs))
+            tokens = tokenize(*args, **kwargs)
+            if threading.get_ident() == caller:  # count_tokens in another thread is unaffected
+                raise _Tokens(tokens)
+            return tokens
 
         llm.tokenize = capture
         try:

@@ -103,9 +103,11 @@ def _restore(llm: Any, tokens: list[int], data: bytes) -> bool:
     `input_ids` and evaluates only what follows the prefix."""
     import llama_cpp
 
+    if not data:
+        return False
     buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
     if llama_cpp.llama_state_set_data(llm.ctx, buf, len(data)) != len(data):
-        return False
+        return False  # llama.cpp refused it: another build, or bytes gone bad before writing
     llm.input_ids[: len(tokens)] = tokens
     llm.n_tokens = len(tokens)
     return True
@@ -119,12 +121,12 @@ def warm(llm: Any, prefix: list[int], path: Path) -> bool:
         log.debug("warm start: %d prefix tokens loaded from %s", len(prefix), path)
         return True
     if saved is None and path.exists():
-        log.warning("warm start: ignoring damaged state file %s", path)
+        log.info("warm start: replacing damaged state file %s", path)
     llm.reset()  # forget anything a failed restore left; eval() clears the KV cache from 0
     llm.eval(prefix)
     try:
         write_state(path, prefix, _snapshot(llm))
         log.debug("warm start: %d prefix tokens saved to %s", len(prefix), path)
     except OSError as exc:  # a read-only cache only costs the prefix again next time
-        log.warning("warm start: cannot save %s: %s", path, exc)
+        log.info("warm start: cannot save %s: %s", path, exc)
     return False
