@@ -101,6 +101,8 @@ def main() -> None:
             "cold_first_token_s": round(cold["first_token_s"], 3),
             "state_first_token_s": round(warm["first_token_s"], 3),
             "in_process_first_token_s": round(inproc["first_token_s"], 3),
+            # The child's own first answer: a new process restoring the state, like `state`.
+            "child_first_answer_first_token_s": round(other["first_token_s"], 3),
             "same_answer_cold_and_state": cold["answer"] == warm["answer"],
             "prompt_tokens": inproc["prompt_tokens"],
             # Evaluated by a process's first answer after restoring the state, and by the

@@ -1,7 +1,8 @@
 """Generator protocol and the in-process llama.cpp implementation.
 
 Owns: running a chat model and streaming its text pieces, plus token usage of the last call.
-The model loads on first use. Leaves prompt wording to `prompting` and checking to `citations`.
+The model loads on first use; its first answer starts from the prompt's fixed head restored from
+disk (`warmstart` keeps the files). Leaves prompt wording to `prompting`, checking to `citations`.
 """
 
 from __future__ import annotations
