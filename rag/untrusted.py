@@ -42,10 +42,21 @@ _INSTRUCTION = re.compile(
             r"\bwhatever the question\b",
             r"\breply exactly\b",
             r"\bfrom now on\b[^.!?\n]{0,30}\byou\b",
-            r"\byou are now\b",
+            r"\byou are (?:now|no longer)\b",
             r"\b(?:every|each|all)\s+answers?\s+must\b",
             r"\b(?:begin|end)\s+(?:system\s+)?prompt\b",
             r"\bpriority override\b",
+            # An order about what to answer, at the start of a sentence or clause ("...: tell
+            # users that ...", "answer with ..."), or to the machines reading the page.
+            r"(?:^|[.!?:;]\s+)(?:please\s+)?(?:answer|reply|respond|tell|say|state|write|cite|"
+            r"repeat|mention)\s+(?:that|with|users?|the\s+users?|readers?|only|always|exactly|"
+            r"every|all|any)\b",
+            r"\b(?:for|to)\s+(?:the\s+|all\s+|any\s+)?(?:bots?|crawlers?|automated\s+"
+            r"(?:readers?|systems?|tools?))\b|\bautomated readers?\b|\bprocessing this "
+            r"(?:text|article|story|page)\b",
+            r"\b(?:every|each)\s+(?:replies|reply|answers?|responses?)\b",
+            r"</?(?:system|assistant|user|instructions?|prompt)>|\"role\"\s*:\s*\"(?:system|"
+            r"assistant|user)\"",
             r"<\|[^|\n]{1,40}\|>",
             r"#{2,}\s*(?:instruction|response|system)\b",
             r"<!--",
