@@ -86,3 +86,17 @@ def test_an_answer_repeating_a_planted_instruction_is_left_out(seed_text: str) -
     # Without the guard the same answer passes the checks as a cited fact.
     plain = verify(question, "The treaty is void [1].", [passage], FakeEmbedder(), None, "")
     assert "void" in plain.answer
+
+
+def test_an_answer_contradicting_the_sentence_it_cites_is_not_shown_as_fact(
+    seed_text: str,
+) -> None:
+    start = seed_text.index("Furthermore, he clarified")
+    end = seed_text.index("military support.") + len("military support.")
+    passage, _ = article_passage(seed_text[start:end])
+    claim = "The treaty is a mutual defense agreement [1]."
+    checked = verify("What did Putin say about the treaty?", claim, [passage], FakeEmbedder())
+    assert checked.answer != claim
+    assert checked.abstained or "not found in the articles" in checked.answer or (
+        "does not serve" in checked.answer
+    )
