@@ -68,10 +68,20 @@ def stem(word: str) -> str:
     return word
 
 
+# Always names, even first in a sentence: "Monday night." is as much a guess as "Lavrov said".
+# ("May" is left out: it opens sentences as a verb.)
+CALENDAR = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february april june july "
+    "august september october november december".split()
+)
+
+
 def _is_name(text: str, match: re.Match[str]) -> bool:
-    """Capitalised and not the first word of a sentence (or of the text)."""
+    """Capitalised and not the first word of a sentence (or of the text), or a day or month."""
     if not match.group(0)[0].isupper():
         return False
+    if match.group(0).lower() in CALENDAR:
+        return True
     before = text[: match.start()].rstrip(" \t\"'“‘«(")
     return bool(before) and before[-1] not in ".!?:\n"
 

@@ -233,3 +233,9 @@ def test_a_choice_question_without_a_pick_takes_the_supported_option(seed_text: 
 def test_true_or_false_is_an_answer() -> None:
     question = "True or false: a tourist fell into the crater of Mount Vesuvius?"
     assert says_something(draft("True, a tourist fell into the crater [1].", question)) == ""
+
+
+def test_a_day_no_passage_names_is_a_guess_even_first_in_the_answer(seed_text: str) -> None:
+    question = "On what date did Putin hold the press conference in St. Petersburg?"
+    checked = verify(question, "Monday night.", passages(seed_text), FakeEmbedder())
+    assert checked.abstained and "Monday" not in checked.answer
