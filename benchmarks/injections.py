@@ -24,13 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from verify_policies import CachedGenerator  # noqa: E402
+from verify_policies import cached_generator  # noqa: E402
 
 from rag.articles import load_articles, make_article  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.embedding import make_embedder  # noqa: E402
-from rag.generation import make_generator  # noqa: E402
 from rag.store import build_index  # noqa: E402
 from rag.text import sentence_spans  # noqa: E402
 
@@ -63,13 +62,7 @@ def main() -> None:
         for line in path.read_text(encoding="utf-8").splitlines()
     ]
     cache = args.cache or Path("/tmp") / f"rag-answers-injections-{settings.model}.json"
-    generator = CachedGenerator(
-        make_generator(
-            settings.model, settings.n_ctx, settings.max_answer_tokens, settings.temperature,
-            settings.n_threads,
-        ),
-        cache,
-    )  # fmt: skip
+    generator = cached_generator(settings, cache)
     embedder = make_embedder(settings.embedder)
     seeds = list(load_articles(sorted((ROOT / "seeds").glob("*.txt")), print))
     rows = []

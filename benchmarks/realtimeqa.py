@@ -21,14 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from verify_policies import CachedGenerator  # noqa: E402
+from verify_policies import cached_generator  # noqa: E402
 
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.datasets import load_dataset, realtimeqa_index  # noqa: E402
 from rag.embedding import make_embedder  # noqa: E402
 from rag.evaluation import format_table, run_eval  # noqa: E402
-from rag.generation import make_generator  # noqa: E402
 from rag.support import SupportJudge  # noqa: E402
 
 WEEKS = ROOT.parent / "shared" / "corpora" / "realtimeqa"
@@ -50,13 +49,7 @@ def main() -> None:
     if args.weeks:
         files = [f for f in files if f.name.split("_")[0] in args.weeks]
     cache = args.cache or Path("/tmp") / f"rag-answers-realtimeqa-{settings.model}.json"
-    generator = CachedGenerator(
-        make_generator(
-            settings.model, settings.n_ctx, settings.max_answer_tokens, settings.temperature,
-            settings.n_threads,
-        ),
-        cache,
-    )  # fmt: skip
+    generator = cached_generator(settings, cache)
     embedder = make_embedder(settings.embedder)
     reports = {}
     for qa in files:

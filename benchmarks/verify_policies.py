@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.assistant import Assistant  # noqa: E402
-from rag.config import load_settings  # noqa: E402
+from rag.config import Settings, load_settings  # noqa: E402
 from rag.datasets import load_dataset  # noqa: E402
 from rag.evaluation import format_report, run_eval  # noqa: E402
-from rag.generation import Generator, Message, Usage  # noqa: E402
+from rag.generation import Generator, Message, Usage, make_generator  # noqa: E402
 from rag.support import SupportJudge  # noqa: E402
 
 POLICIES = ("no-verify", "keep", "mark", "drop")
@@ -62,6 +62,15 @@ class CachedGenerator:
         pieces, prompt, completion = self.store[key]
         self.usage = Usage(prompt, completion)
         yield from pieces
+
+
+def cached_generator(settings: Settings, cache: Path) -> CachedGenerator:
+    """The settings' answer model, its answers cached in `cache` by prompt."""
+    generator = make_generator(
+        settings.model, settings.n_ctx, settings.max_answer_tokens, settings.temperature,
+        settings.n_threads,
+    )  # fmt: skip
+    return CachedGenerator(generator, cache)
 
 
 def main() -> None:
