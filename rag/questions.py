@@ -148,9 +148,9 @@ class Kind:
 
 
 KINDS = (
-    Kind("number", re.compile(r"^\s*how (many|much)\b", re.I),
+    Kind("number", re.compile(r"\bhow (many|much)\b", re.I),
          lambda a, q: bool(_HAS_NUMBER.search(a)), "gave no number"),
-    Kind("duration", re.compile(r"^\s*how long\b", re.I),
+    Kind("duration", re.compile(r"\bhow long\b", re.I),
          lambda a, q: bool(_HAS_DURATION.search(a)), "gave no length of time"),
     Kind("date", re.compile(r"\b(what|which) (exact )?(date|day)\b", re.I),
          lambda a, q: bool(_HAS_DATE.search(a)), "gave no date"),

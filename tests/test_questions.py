@@ -92,3 +92,9 @@ def test_each_kind_tells_an_answer_from_a_dodge(
 def test_every_kind_has_a_name_and_a_reason() -> None:
     assert len({k.name for k in KINDS}) == len(KINDS)
     assert all(k.missing.split()[0] in ("gave", "did", "was") for k in KINDS)
+
+
+def test_a_number_is_asked_for_wherever_how_many_stands() -> None:
+    question = "Exactly how many civilians have been killed since the strikes began?"
+    assert [k.name for k in kinds_asked(question)] == ["number"]
+    assert "duration" in [k.name for k in kinds_asked("So how long did the talks last?")]
