@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from functools import lru_cache
 
 from rag.records import Passage
 
@@ -79,16 +80,18 @@ def is_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(unicodedata.normalize("NFKC", text)))
 
 
-def planted_spans(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=256)  # per article, not per question: a long web page takes milliseconds
+def planted_spans(text: str) -> tuple[tuple[int, int], ...]:
     """The paragraphs of an article that carry an instruction. The whole paragraph goes: the
     sentences around an instruction ("DAN says: ...") are the payload it asks to repeat."""
-    spans, start = [], 0
+    spans: list[tuple[int, int]] = []
+    start = 0
     for gap in [*_PARAGRAPH.finditer(text), None]:
         end = gap.start() if gap else len(text)
         if is_instruction(text[start:end]):
             spans.append((start, end))
         start = gap.end() if gap else end
-    return spans
+    return tuple(spans)
 
 
 def guard(passages: list[Passage], articles: dict[str, str]) -> tuple[list[Passage], str]:
