@@ -33,7 +33,7 @@ class Settings:
     context_tokens: int = 900  # token budget for the passages in the prompt
     max_answer_tokens: int = 200
     n_ctx: int = 2048
-    n_threads: int = 0  # 0 = all cores
+    n_threads: int = 0  # decoding threads; 0 = all cores but one (prompt evaluation uses all)
     temperature: float = 0.0
     verify: bool = True  # check answers against the passages (rag/verification.py)
     unsupported: str = "mark"  # a sentence no passage supports: mark | drop | keep

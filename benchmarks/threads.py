@@ -1,0 +1,81 @@
+"""Decode and prompt threads on a quiet machine and with one core kept busy (issue #16 item 2).
+
+Usage: .venv/bin/python benchmarks/threads.py [--out benchmarks/results/threads.json]
+
+For each (decode threads, prompt threads) pair, one warm assistant with the default preset
+answers four seed questions quiet, then four with a `while :; do :; done` loop holding one core
+(bounded: it is killed after the questions). Reports medians of first token, total and decode
+speed, and the busy/quiet ratios. Needs indexes/default (make index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.assistant import Assistant  # noqa: E402
+from rag.config import load_settings  # noqa: E402
+
+QUESTIONS = [
+    "What did Putin say about the treaty?",
+    "Has Iran asked Russia for military aid?",
+    "Who is Maria Zakharova?",
+    "What did Putin and Xi denounce?",
+]
+
+
+def measure(assistant: Assistant, busy: bool) -> dict[str, float]:
+    hog = subprocess.Popen(["bash", "-c", "while :; do :; done"]) if busy else None
+    try:
+        rows = []
+        for question in QUESTIONS:
+            answer = assistant.ask(question)
+            t = answer.timings
+            decode_s = max(1e-6, t.total_s - (t.first_token_s or 0.0))
+            rows.append((t.first_token_s or 0.0, t.total_s, answer.completion_tokens / decode_s))
+    finally:
+        if hog:
+            hog.kill()
+    return {
+        name: round(statistics.median(r[i] for r in rows), 3)
+        for i, name in enumerate(("first_token_s", "total_s", "decode_tok_s"))
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 2
+    pairs = sorted({(cores, cores), (max(1, cores - 1), cores), (1, 1)}, reverse=True)
+    results = {"cores": cores, "runs": []}
+    for decode, prompt in pairs:
+        assistant = Assistant.from_settings(load_settings(n_threads=decode))
+        assistant.generator.n_threads_batch = prompt  # type: ignore[attr-defined]
+        assistant.ask("A first question to load the model and evaluate the prompt's prefix?")
+        quiet, busy = measure(assistant, False), measure(assistant, True)
+        run = {
+            "decode_threads": decode,
+            "prompt_threads": prompt,
+            "quiet": quiet,
+            "one_core_busy": busy,
+            "busy_over_quiet_total": round(busy["total_s"] / quiet["total_s"], 2),
+            "busy_decode_share": round(busy["decode_tok_s"] / quiet["decode_tok_s"], 2),
+        }
+        results["runs"].append(run)
+        print(json.dumps(run), flush=True)
+        del assistant
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
