@@ -1,0 +1,444 @@
+"""Who said what: direct quotes in an article with the person (or organisation) who said them.
+
+Owns finding quoted words in any quote style, the attribution around them ("X said: “...”",
+"“...,” X said", "“...,” said X", "“...,” he said"), resolving "he"/"the minister" to the
+nearest named speaker, and the query helpers behind `rag quotes`. Leaves name handling to
+`rag.speakers`. Pure regular expressions and small heuristics, no model: a quote whose
+speaker cannot be told is left out, as a wrong speaker is worse than a missing quote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rag.articles import Article
+from rag.speakers import NAME, NAME_RE, NOT_NAMES, SENTENCE_WORDS, NameBook, is_org, strip_titles
+from rag.speakers import speaker_matches as speaker_matches
+
+VERBS = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "tell",
+        "stated",
+        "states",
+        "added",
+        "adds",
+        "adding",
+        "warned",
+        "warns",
+        "warning",
+        "urged",
+        "urges",
+        "asked",
+        "asks",
+        "noted",
+        "notes",
+        "wrote",
+        "writes",
+        "explained",
+        "explains",
+        "insisted",
+        "insists",
+        "argued",
+        "argues",
+        "claimed",
+        "claims",
+        "declared",
+        "declares",
+        "emphasized",
+        "emphasised",
+        "stressed",
+        "remarked",
+        "replied",
+        "responded",
+        "recalled",
+        "continued",
+        "acknowledged",
+        "admitted",
+        "announced",
+        "tweeted",
+        "posted",
+        "testified",
+        "suggested",
+        "clarified",
+        "complained",
+        "cautioned",
+        "conceded",
+        "concluded",
+        "joked",
+        "quipped",
+        "predicted",
+        "promised",
+        "vowed",
+        "pledged",
+        "shouted",
+        "yelled",
+        "wondered",
+        "observed",
+        "commented",
+        "countered",
+        "reiterated",
+        "boasted",
+        "lamented",
+        "contended",
+        "maintained",
+        "indicated",
+        "called",
+        "described",
+        "recounted",
+        "repeated",
+        "cautions",
+        "says",
+        "texted",
+        "messaged",
+        "assured",
+        "affirmed",
+        "alleged",
+        "charged",
+    ]
+)
+VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(VERBS), key=len, reverse=True)) + r")\b")
+# "the minister said" means someone named before; "a spokesperson said" or "officials said"
+# names no one, and is left out.
+ROLES = (
+    "president|minister|prime minister|secretary|senator|governor|mayor|spokesman|spokeswoman|"
+    "spokesperson|chancellor|leader|congressman|congresswoman|lawmaker|judge|justice|speaker|"
+    "ambassador|chairman|chairwoman|chief executive|ceo|general|king|queen|pope|premier|"
+    "candidate|nominee|star|actor|actress|singer|coach|founder|author|attorney|lawyer"
+)
+SUBJECT = (
+    r"(?P<pron>\b(?:[Hh]e|[Ss]he)\b)"
+    rf"|(?P<role>\b(?:[Tt]he|[Tt]his)\s+(?:[\w.’'\-]+\s+){{0,2}}?(?:{ROLES})\b)"
+    rf"|(?P<name>(?<![\w’'\-])(?:[Tt]he\s+)?{NAME})"
+)
+SUBJECT_RE = re.compile(SUBJECT)
+# Between a subject and its verb: an apposition ("Yuri Ushakov, a foreign policy adviser to
+# Putin, told"), an adverb or an auxiliary.
+GAP_RE = re.compile(
+    r"\s*(?:,[^,;“”«»\"]{1,140},\s*)?(?:(?:also|later|then|previously|again|once|just|has|had|"
+    r"have|would|will|did|\w+ly)\s+)*"
+)
+LEAD = r"^[\s,—–\-]*"
+AFTER_SUBJECT_FIRST = re.compile(
+    rf"{LEAD}(?:{SUBJECT})(?={GAP_RE.pattern}(?P<verb>{VERB_RE.pattern}))"
+)
+AFTER_VERB_FIRST = re.compile(rf"{LEAD}(?P<verb>{VERB_RE.pattern}|according to)\s+(?:{SUBJECT})")
+ACCORDING_TO = re.compile(rf"\b[Aa]ccording to\s+(?:{SUBJECT})\s*,\s*$")
+# A sentence ends at . ! or ? (maybe inside a closing mark) before a capital or a quote mark,
+# but not after an initial ("U.S. President") or a short title ("Dr. Smith").
+SENTENCE_END = re.compile(
+    r"(?<![A-Z])(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs))(?<!\bMrs)[.!?][”\"’»']?\s+(?=[A-Z“\"«‘])"
+)
+# A person named right after a preposition or an object-taking verb is not the sentence subject
+# ("spoke by phone with Chinese leader Xi Jinping").
+NOT_SUBJECT = re.compile(
+    r"\b(?:with|to|by|from|of|for|at|about|against|on|in|after|before|and|than|between|"
+    r"toward|towards|including|like|as|via|under|over|into|met|called|thanked|visited|named|"
+    r"replaced|succeeded|joined|criticized|praised|'s|’s)\s+(?:[\w.’'\-]+\s+){0,2}$"
+)
+OPENERS = {"“": "”", "«": "»", "„": "“", '"': '"', "‘": "’", "'": "'"}
+
+
+@dataclass(frozen=True)
+class Quote:
+    speaker: str  # a full name without titles, or an organisation ("Kremlin")
+    text: str  # the quoted words, verbatim: article_text[start:end]
+    start: int
+    end: int
+    verb: str  # the speech verb of the attribution ("said"); a quote continuing another has its
+    attribution_start: int  # where the speaker is named: the name, pronoun or role words
+    attribution_end: int
+
+
+@dataclass(frozen=True)
+class _Span:
+    open: int  # the opening mark
+    close: int  # the closing mark, or the paragraph end for a quote running on
+    start: int  # the quoted words, trimmed
+    end: int
+    para: int
+
+
+def _opens(text: str, i: int) -> bool:
+    before = text[i - 1] if i else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return not (before.isalnum() or after.isspace())
+
+
+def _closes(text: str, j: int) -> bool:
+    after = text[j + 1] if j + 1 < len(text) else " "
+    return not text[j - 1].isspace() and not after.isalnum()
+
+
+def _find_close(text: str, mark: str, i: int, stop: int) -> int | None:
+    """The closing mark for an opening one at i; single marks must look like quote marks, as
+    the same characters are apostrophes."""
+    want = OPENERS[mark]
+    for j in range(i + 1, stop):
+        if text[j] == want and (mark in '“«„"' or _closes(text, j)):
+            return j
+        if mark == "“" and text[j] == "“":  # a new opening before the close: this one runs on
+            return None
+    return None
+
+
+def quote_spans(text: str) -> list[_Span]:
+    """Every stretch of quoted words, per paragraph (a line); quotes nested inside others are
+    part of the outer one. A quote left open runs to its paragraph's end."""
+    spans: list[_Span] = []
+    for para, line in enumerate(re.finditer(r"[^\n]+", text)):
+        i, stop = line.start(), line.end()
+        while i < stop:
+            mark = text[i]
+            # Straight double marks pair up in order, whatever surrounds them ('5\'10"' aside);
+            # the others must look like an opening, and "‘90s" is a year.
+            if (
+                mark not in OPENERS
+                or mark == '"'
+                and i
+                and text[i - 1].isdigit()
+                or mark != '"'
+                and not _opens(text, i)
+                or mark in "‘'"
+                and i + 1 < stop
+                and text[i + 1].isdigit()
+            ):
+                i += 1
+                continue
+            close = _find_close(text, mark, i, stop)
+            if close is None and mark in "‘'":
+                i += 1
+                continue
+            end = stop if close is None else close
+            start, stripped_end = i + 1, end
+            while start < stripped_end and text[start].isspace():
+                start += 1
+            while stripped_end > start and (
+                text[stripped_end - 1].isspace() or text[stripped_end - 1] == ","
+            ):
+                stripped_end -= 1
+            if stripped_end > start:
+                spans.append(_Span(i, end, start, stripped_end, para))
+            i = end + 1
+    return spans
+
+
+@dataclass(frozen=True)
+class _Said:
+    """A speaker found for one span, before it becomes a Quote."""
+
+    speaker: str
+    verb: str
+    at: int
+    to: int
+
+
+class _Reader:
+    """One article's paragraphs, people and spans, read once for all its quotes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+        self.spans = quote_spans(text)
+        outside = [m for m in NAME_RE.finditer(text) if not self._quoted(m.start())]
+        self.book = NameBook(m.group() for m in outside)
+        speaks = re.compile(GAP_RE.pattern + VERB_RE.pattern)
+        # (position, paragraph, full name, is a speaker, is a sentence subject) of each person
+        self.people: list[tuple[int, int, str, bool, bool]] = []
+        for m in outside:
+            name = self.book.full(m.group())
+            if name is None or is_org(name) or m.group().endswith(("’s", "'s")):
+                continue
+            para = self._para(m.start())
+            before = text[max(self.paras[para][0], m.start() - 40) : m.start()]
+            speaker = speaks.match(text, m.end()) is not None
+            self.people.append((m.start(), para, name, speaker, not NOT_SUBJECT.search(before)))
+
+    def _quoted(self, pos: int) -> bool:
+        return any(s.open <= pos <= s.close for s in self.spans)
+
+    def _para(self, pos: int) -> int:
+        return next(i for i, (a, b) in enumerate(self.paras) if a <= pos <= b)
+
+    def resolve(self, pos: int) -> str | None:
+        """The person "he" or "the minister" at pos means: in this paragraph and then up to
+        three before it, the last person who speaks or is a sentence's subject."""
+        para = self._para(pos)
+        for p in range(para, max(para - 4, -1), -1):
+            found = [m for m in self.people if m[1] == p and m[0] < pos and (m[3] or m[4])]
+            if found:
+                return found[-1][2]
+        return None
+
+    def speaker(self, m: re.Match[str], offset: int) -> tuple[str, int, int] | None:
+        """The speaker a SUBJECT match names, with where the words are."""
+        at, to = m.start("pron"), m.end("pron")
+        if m.group("pron") or m.group("role"):
+            if m.group("role"):
+                at, to = m.start("role"), m.end("role")
+            name = self.resolve(offset + at)
+            return None if name is None else (name, offset + at, offset + to)
+        raw = m.group("name")
+        at, to = m.start("name"), m.end("name")
+        name = strip_titles(raw)
+        words = name.split()
+        if not name or raw.endswith(("’s", "'s")) or words[0] in SENTENCE_WORDS:
+            return None
+        if is_org(name):
+            return name, offset + at, offset + to
+        full = self.book.full(name)
+        if full is None and len(words) == 1 or full is None and words[-1] in NOT_NAMES:
+            # A country or a surname no full name was given for is still named by the text.
+            full = name if words[0] not in NOT_NAMES or len(words) == 1 else None
+        return None if full is None else (full, offset + at, offset + to)
+
+    def attribute(self, k: int) -> _Said | None:
+        """The attribution in the sentence around span k: after it, else before it."""
+        span, text = self.spans[k], self.text
+        para_start, para_end = self.paras[span.para]
+        prev = self.spans[k - 1] if k and self.spans[k - 1].para == span.para else None
+        nxt = (
+            self.spans[k + 1]
+            if k + 1 < len(self.spans) and self.spans[k + 1].para == span.para
+            else None
+        )
+        if span.close < para_end:
+            tail_end = nxt.open if nxt else para_end
+            tail = text[span.close + 1 : tail_end]
+            last = text[span.close - 1 : span.close].strip() or "x"
+            new_sentence = last in ".…" and tail.lstrip(" ")[:1].isupper()
+            for pattern in (AFTER_SUBJECT_FIRST, AFTER_VERB_FIRST):
+                m = pattern.match(tail)
+                if m and not new_sentence:
+                    found = self.speaker(m, span.close + 1)
+                    if found:
+                        return _Said(found[0], m.group("verb"), found[1], found[2])
+        lo = prev.close + 1 if prev else para_start
+        ends = list(SENTENCE_END.finditer(text, lo, span.open))
+        lo = ends[-1].end() if ends else lo
+        prefix = text[lo : span.open]
+        m = ACCORDING_TO.search(prefix)
+        if m:
+            found = self.speaker(m, lo)
+            if found:
+                return _Said(found[0], "according to", found[1], found[2])
+        for verb in reversed(list(VERB_RE.finditer(prefix))):
+            best = None
+            for s in SUBJECT_RE.finditer(prefix, 0, verb.start()):
+                joined = re.search(r"\b(?:and|or|&)\s+$", prefix[: s.start()])
+                if GAP_RE.fullmatch(prefix, s.end(), verb.start()) and not joined:
+                    best = s
+            if best:
+                found = self.speaker(best, lo)
+                return None if found is None else _Said(found[0], verb.group(), found[1], found[2])
+        return None
+
+
+def extract_quotes(text: str) -> list[Quote]:
+    """The direct quotes in text whose speaker can be told, in text order."""
+    reader = _Reader(text)
+    spans = reader.spans
+    said: list[_Said | None] = [None] * len(spans)
+    for k in range(len(spans)):
+        said[k] = reader.attribute(k)
+        found = said[k]
+        if found and not is_org(found.speaker):
+            # A resolved speaker is who a later "he said" most likely means.
+            reader.people.append((found.at, spans[k].para, found.speaker, True, True))
+            reader.people.sort()
+    for k, span in enumerate(spans):
+        if said[k] is not None:
+            continue
+        prev = spans[k - 1] if k else None
+        start = reader.paras[span.para][0]
+        if prev and prev.para == span.para:
+            # Same sentence ("X said “A” and “B”") or a sentence of quote after an attributed
+            # one in the same paragraph: the same speaker.
+            between = reader.text[prev.close + 1 : span.open]
+            if said[k - 1] and (
+                not SENTENCE_END.search(between) or not between.strip(" ")[-1:].isalpha()
+            ):
+                said[k] = said[k - 1]
+        elif (
+            prev
+            and prev.para == span.para - 1
+            and prev.close == reader.paras[prev.para][1]
+            and span.open == start
+        ):
+            # A quote running on from the paragraph before, as quotes of several paragraphs do.
+            said[k] = said[k - 1]
+        nxt = spans[k + 1] if k + 1 < len(spans) else None
+        if (
+            said[k] is None
+            and nxt
+            and nxt.para == span.para
+            and not reader.text[span.close + 1 : nxt.open].strip()
+        ):
+            said[k] = said[k + 1]  # “A.” “B,” X said.
+    return [
+        Quote(s.speaker, text[span.start : span.end], span.start, span.end, s.verb, s.at, s.to)
+        for span, s in zip(spans, said, strict=True)
+        if s is not None
+    ]
+
+
+def _context(text: str, quote: Quote) -> str:
+    """The quote with the sentences it sits in and its attribution, within its paragraph."""
+    lo, hi = min(quote.start, quote.attribution_start), max(quote.end, quote.attribution_end)
+    para_start = text.rfind("\n", 0, lo) + 1
+    para_end = text.find("\n", hi)
+    para_end = len(text) if para_end < 0 else para_end
+    ends = [m.end() for m in SENTENCE_END.finditer(text, para_start, lo)]
+    after = SENTENCE_END.search(text, hi, para_end)
+    return text[ends[-1] if ends else para_start : after.start() + 1 if after else para_end]
+
+
+def is_about(text: str, quote: Quote, about: str) -> bool:
+    """Every word of the topic occurs (case-insensitive, as a word start) in the quote or the
+    sentence around it: "treaty" finds "treaty's", not "retreaty"."""
+    words = re.findall(r"\w+", about.lower())
+    context = _context(text, quote).lower()
+    return bool(words) and all(re.search(rf"\b{re.escape(w)}", context) for w in words)
+
+
+def quotes_by(
+    articles: Iterable[Article], name: str, about: str | None = None
+) -> list[tuple[Article, Quote]]:
+    """Every quote of the named speaker ("Putin" finds "Vladimir Putin"), optionally only
+    those about a topic, in article then text order."""
+    found = []
+    for article in articles:
+        for quote in extract_quotes(article.text):
+            if speaker_matches(name, quote.speaker) and (
+                about is None or is_about(article.text, quote, about)
+            ):
+                found.append((article, quote))
+    return found
+
+
+def format_quote(article: Article, quote: Quote) -> str:
+    """Two plain lines: who said what, then where (title, source, offsets)."""
+    return (
+        f"{quote.speaker}: “{quote.text}”\n"
+        f"    {article.title} ({article.source}, characters {quote.start}-{quote.end})"
+    )
+
+
+def quote_dict(article: Article, quote: Quote) -> dict[str, Any]:
+    """The JSON form: article id, title, source, speaker, text, start, end."""
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "speaker": quote.speaker,
+        "text": quote.text,
+        "start": quote.start,
+        "end": quote.end,
+    }
