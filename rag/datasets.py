@@ -2,7 +2,7 @@
 
 Owns three formats: the project's JSONL (`evals/seed.jsonl`), a LlamaIndex
 LabelledRagDataset JSON, and RealTime QA weeks (`WEEK_qa.jsonl`, whose articles are the web
-pages in the sibling `WEEK_gcs.jsonl`). For RealTime QA it also builds the week's index (or
+pages in the sibling `WEEK_gcs.jsonl`, read by `feeds` as `rag index` reads them). For RealTime QA it also builds the week's index (or
 reuses it: the folder name carries a hash of the articles file). Leaves grading to `evaluation`.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 from rag.articles import Article
 from rag.embedding import Embedder
 from rag.errors import RagError
+from rag.feeds import read_feed
 from rag.store import build_index, resolve_index
 
 RTQA_SUFFIX = "_qa.jsonl"
@@ -154,29 +155,12 @@ def _realtimeqa(path: Path, raw: str, open_questions: bool) -> list[EvalItem]:
 
 
 def realtimeqa_articles(qa_path: Path) -> tuple[Path, list[Article]]:
-    """The week's web pages from the sibling WEEK_gcs.jsonl, one Article per url (first copy
-    wins), the title as the text's first line so that it is searchable and quotable."""
+    """The week's web pages from the sibling WEEK_gcs.jsonl, read by `feeds` (one Article per
+    url, the first copy winning, the title as the text's first paragraph)."""
     gcs = qa_path.with_name(qa_path.name[: -len(RTQA_SUFFIX)] + RTQA_ARTICLES)
-    raw = _read(gcs)
-    articles: dict[str, Article] = {}
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            results = json.loads(line)["search_result"]
-            for r in results:
-                url, title, body = str(r["url"]), str(r.get("title") or ""), r.get("text") or ""
-                if url in articles or not str(body).strip():
-                    continue
-                text = f"{title.strip()}\n\n{str(body).strip()}" if title.strip() else str(body)
-                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                article_id = hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
-                articles[url] = Article(article_id, title.strip() or url, url, text, digest)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RagError(f"{gcs}:{number}: not a RealTime QA search result ({exc})") from None
-    if not articles:
-        raise RagError(f"{gcs} holds no articles")
-    return gcs, list(articles.values())
+    if not gcs.is_file():
+        raise RagError(f"cannot read dataset {gcs}: no such file")
+    return gcs, read_feed(gcs, what="a RealTime QA search result")
 
 
 def realtimeqa_index_name(gcs: Path) -> str:

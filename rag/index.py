@@ -23,7 +23,8 @@ from rag.articles import Article
 from rag.errors import RagError
 from rag.records import Chunk
 
-FORMAT_VERSION = 3  # 2: chunks_fts keyword index; 3: articles.added
+# 2: chunks_fts keyword index; 3: articles.added; 4: articles.outlet, url, published, authors
+FORMAT_VERSION = 4
 INDEXES_DIR = Path("indexes")
 MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
 
@@ -62,6 +63,10 @@ class ArticleInfo:
     source: str
     chunks: int
     added: str  # local time it was first indexed, ISO 8601
+    outlet: str = ""
+    url: str = ""
+    published: str = ""  # YYYY-MM-DD or ""
+    authors: tuple[str, ...] = ()
 
 
 def resolve_index(name_or_dir: str) -> Path:
@@ -149,24 +154,26 @@ class Index:
 
     def article(self, article_id: str) -> Article:
         row = self.db.execute(
-            "SELECT id, title, source, text, sha256 FROM articles WHERE id = ?", (article_id,)
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)
         ).fetchone()
         if row is None:
             raise RagError(f"article {article_id} is not in index {self.path}")
-        return Article(*row)
+        return article_from_row(row)
 
     def articles(self) -> list[Article]:
-        cur = self.db.execute(
-            "SELECT id, title, source, text, sha256 FROM articles ORDER BY source"
-        )
-        return [Article(*r) for r in cur]
+        cur = self.db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY source")
+        return [article_from_row(r) for r in cur]
 
     def article_infos(self) -> list[ArticleInfo]:
         cur = self.db.execute(
-            "SELECT a.id, a.title, a.source, COUNT(c.row), a.added FROM articles a "
-            "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.added, a.source"
+            "SELECT a.id, a.title, a.source, COUNT(c.row), a.added, a.outlet, a.url, "
+            "a.published, a.authors FROM articles a LEFT JOIN chunks c ON c.article_id = a.id "
+            "GROUP BY a.id ORDER BY a.added, a.source"
         )
-        return [ArticleInfo(*r) for r in cur]
+        return [
+            ArticleInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], authors_from_json(r[8]))
+            for r in cur
+        ]
 
     def added(self, article_id: str) -> str:
         row = self.db.execute("SELECT added FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -174,6 +181,25 @@ class Index:
 
     def close(self) -> None:
         self.db.close()
+
+
+# The articles table's columns in Article's field order (`authors` is a JSON list).
+ARTICLE_COLUMNS = "id, title, source, text, sha256, outlet, url, published, authors"
+
+
+def article_from_row(row: tuple) -> Article:
+    """An Article from a row of ARTICLE_COLUMNS."""
+    return Article(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], authors_from_json(row[8])
+    )
+
+
+def authors_from_json(value: str | None) -> tuple[str, ...]:
+    try:
+        names = json.loads(value or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()
 
 
 def recover_swap(path: Path) -> None:

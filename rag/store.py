@@ -28,6 +28,7 @@ from rag.chunking import chunk_text
 from rag.embedding import Embedder
 from rag.errors import RagError
 from rag.index import (
+    ARTICLE_COLUMNS,
     DATABASE,
     FORMAT_VERSION,
     INDEXES_DIR,
@@ -36,6 +37,7 @@ from rag.index import (
     ArticleInfo,
     Index,
     Manifest,
+    article_from_row,
     now,
     recover_swap,
     resolve_index,
@@ -62,7 +64,9 @@ HNSW_EF_SEARCH = 256  # query-time beam; saved in the file, so a loaded index ke
 
 SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL,
-                       text TEXT NOT NULL, sha256 TEXT NOT NULL, added TEXT NOT NULL);
+                       text TEXT NOT NULL, sha256 TEXT NOT NULL, added TEXT NOT NULL,
+                       outlet TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '',
+                       published TEXT NOT NULL DEFAULT '', authors TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
                      article_id TEXT NOT NULL REFERENCES articles(id),
                      start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
@@ -375,6 +379,12 @@ def _stored_articles(path: Path, files_given: bool, say: Callable[[str], None]) 
     try:
         db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True)
         try:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
+            if "authors" in columns:
+                rows = db.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles").fetchall()
+                return [article_from_row(r) for r in rows]
+            # Format 3 and before stored no metadata: those articles come back without it
+            # (indexing their files again reads it).
             rows = db.execute("SELECT id, title, source, text, sha256 FROM articles").fetchall()
         finally:
             db.close()
@@ -400,10 +410,14 @@ def _stored_articles(path: Path, files_given: bool, say: Callable[[str], None]) 
 
 
 def _insert_article(db: sqlite3.Connection, article: Article, added: str) -> None:
+    a = article
     db.execute(
-        "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?)",
-        (article.id, article.title, article.source, article.text, article.sha256, added),
-    )
+        "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            a.id, a.title, a.source, a.text, a.sha256, added, a.outlet, a.url, a.published,
+            json.dumps(list(a.authors), ensure_ascii=False),
+        ),
+    )  # fmt: skip
 
 
 def _to_stderr(message: str) -> None:

@@ -6,9 +6,13 @@ import pytest
 from rag.articles import (
     Article,
     article_id,
+    author_names,
+    domain,
     find_files,
+    front_matter,
     html_to_text,
     is_gone,
+    iso_date,
     load_article,
     load_articles,
 )
@@ -33,7 +37,8 @@ def test_markdown_title_drops_hashes(tmp_path: Path) -> None:
     assert article is not None and article.title == "The Title"
 
 
-def test_html_drops_scripts_and_styles_and_uses_title() -> None:
+def test_the_plain_html_extractor_drops_scripts_and_styles_and_uses_title() -> None:
+    # html_to_text is the fallback for fragments trafilatura finds no article in.
     html = (
         "<html><head><title>Page T</title><style>p{color:red}</style></head><body>"
         "<h1>Big</h1><script>var x = 'secret';</script><p>First &amp; para.</p><p>Second.</p></body></html>"
@@ -50,6 +55,96 @@ def test_html_falls_back_to_h1(tmp_path: Path) -> None:
     f.write_text("<body><h1>Only heading</h1><p>Text.</p></body>", encoding="utf-8")
     article = load_article(f)
     assert article is not None and article.title == "Only heading"
+
+
+NEWS_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Harbour budget agreed after long night | The Daily Gazette</title>
+<meta property="og:site_name" content="The Daily Gazette">
+<meta property="og:title" content="Harbour budget agreed after long night">
+<meta name="author" content="Jane Smith">
+<meta property="article:published_time" content="2022-06-12T08:30:00Z">
+<link rel="canonical" href="https://gazette.example.com/news/harbour-budget">
+</head><body>
+<div id="cookie-banner" class="cookie-consent"><p>We use cookies to improve your experience. By
+continuing you accept our cookie policy.</p><button>Accept all cookies</button></div>
+<header><nav class="menu"><ul><li><a href="/">Home</a></li><li><a href="/sport">Sport</a></li>
+<li><a href="/weather">Weather</a></li></ul></nav></header>
+<main><article><h1>Harbour budget agreed after long night</h1>
+<p>The city council agreed a budget of 4.2 million pounds for the harbour on Sunday, after a
+meeting that ran past midnight.</p>
+<div class="ad">Advertisement</div>
+<p>Mayor Ann Lee said the money would repair the north wall, which was damaged in the winter
+storms, and dredge the channel.</p>
+<div class="share"><a>Share this article</a><a>Copy link</a></div>
+<p>Work is expected to start in September and to last eighteen months, the council said.</p>
+</article>
+<aside class="related"><h2>Related stories</h2><ul><li><a href="/a">Storm damages north
+wall</a></li><li><a href="/b">Fishermen demand action on channel</a></li></ul></aside></main>
+<footer><p>Sign up for our newsletter</p><p>(c) 2022 The Daily Gazette.</p></footer>
+</body></html>"""
+
+
+def test_a_news_page_gives_its_story_and_metadata_without_the_furniture(tmp_path: Path) -> None:
+    f = tmp_path / "page.html"
+    f.write_text(NEWS_PAGE, encoding="utf-8")
+    article = load_article(f)
+    assert article is not None
+    assert article.title == "Harbour budget agreed after long night"
+    assert (article.outlet, article.url) == (
+        "The Daily Gazette", "https://gazette.example.com/news/harbour-budget"
+    )  # fmt: skip
+    assert (article.published, article.authors) == ("2022-06-12", ("Jane Smith",))
+    assert article.source == str(f.resolve())
+    paragraphs = article.text.split("\n\n")
+    assert paragraphs[1].startswith("The city council agreed") and len(paragraphs) == 4
+    for furniture in ("cookies", "Sport", "Advertisement", "Share", "Copy link", "Related",
+                      "Storm damages", "newsletter", "(c) 2022"):  # fmt: skip
+        assert furniture not in article.text, furniture
+
+
+def test_front_matter_is_metadata_and_the_text_starts_after_it(tmp_path: Path) -> None:
+    f = tmp_path / "a.md"
+    f.write_text(
+        "---\ntitle: Harbour budget agreed\ndate: 2022/6/12\nsource: Reuters\n"
+        "url: https://www.reuters.com/x\nauthors:\n  - Jane Smith\n  - 'Tom Lee'\ntags: [a]\n---\n"
+        "# Harbour\n\nThe council agreed.\n",
+        encoding="utf-8",
+    )
+    article = load_article(f)
+    assert article is not None
+    assert (article.title, article.text) == (
+        "Harbour budget agreed",
+        "# Harbour\n\nThe council agreed.",
+    )
+    assert (article.outlet, article.url, article.published) == (
+        "Reuters", "https://www.reuters.com/x", "2022-06-12"
+    )  # fmt: skip
+    assert article.authors == ("Jane Smith", "Tom Lee")
+    f.write_text("---\nurl: https://apnews.com/y\nauthor: Ann Lee and Bo Wu\n---\nStory.")
+    article = load_article(f)
+    assert article is not None and article.title == "Story." and article.outlet == "apnews.com"
+    assert article.authors == ("Ann Lee", "Bo Wu")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain text.\n---\ntitle: not at the top\n---",
+        "---\ntitle: never closed\nStory.",
+        "---\nthis is not a field\n---\nStory.",
+        "---\n---\nA rule, then a story.",
+    ],
+)
+def test_absent_or_malformed_front_matter_is_plain_text(text: str) -> None:
+    assert front_matter(text) == ({}, text)
+
+
+def test_metadata_helpers() -> None:
+    assert iso_date("2022-06-12T08:30:00Z") == iso_date("2022/06/12") == "2022-06-12"
+    assert iso_date("June 12, 2022") == iso_date("2022-13-01") == iso_date(None) == ""
+    assert domain("https://www.cnn.com/2022/x") == "cnn.com" and domain("cnn.com") == ""
+    assert author_names("A, B and C") == ("A", "B", "C")
+    assert author_names(["A", " A ", ""]) == ("A",) and author_names(5) == ()
 
 
 def test_cp1252_is_decoded_and_named_in_a_warning(tmp_path: Path) -> None:

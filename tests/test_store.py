@@ -135,3 +135,48 @@ def test_large_index_switches_to_hnsw_and_still_finds_the_chunk(
     monkeypatch.setattr(rag.store, "APPROXIMATE_ABOVE", 100)
     build_index(path, [], embedder, 40, 0, rebuild=True)
     assert isinstance(Index(path).vectors, faiss.IndexFlatIP)
+
+
+def test_metadata_is_stored_and_read_back(tmp_path: Path, embedder: FakeEmbedder) -> None:
+    from rag.articles import Byline
+
+    path = tmp_path / "idx"
+    meta = Byline("Reuters", "https://www.reuters.com/x", "2022-06-12", ("Jane Smith", "Tom Lee"))
+    doc = make_article(tmp_path / "a.txt", "Harbour", "The council agreed.", meta)
+    plain = make_article(tmp_path / "b.txt", "Plain", "No metadata here.")
+    build_index(path, [doc, plain], embedder, 40, 0)
+    index = Index(path)
+    assert index.article(doc.id) == doc and index.article(plain.id) == plain
+    info = next(a for a in index.article_infos() if a.id == doc.id)
+    assert (info.outlet, info.url, info.published, info.authors) == (
+        "Reuters", "https://www.reuters.com/x", "2022-06-12", ("Jane Smith", "Tom Lee")
+    )  # fmt: skip
+    index.close()
+    # Kept across an update that re-embeds another article.
+    build_index(path, articles(tmp_path, c="Another story."), embedder, 40, 0)
+    assert Index(path).article(doc.id).authors == ("Jane Smith", "Tom Lee")
+
+
+def test_an_index_of_format_3_asks_for_a_rebuild_and_is_rebuilt(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    import sqlite3
+
+    from rag.store import DATABASE
+
+    path = tmp_path / "idx"
+    docs = articles(tmp_path, a="Alpha story.")
+    build_index(path, docs, embedder, 40, 0)
+    # Make it a format 3 index: the articles table without the metadata columns.
+    db = sqlite3.connect(path / DATABASE)
+    for column in ("outlet", "url", "published", "authors"):
+        db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
+    db.commit()
+    db.close()
+    manifest = json.loads((path / MANIFEST).read_text())
+    (path / MANIFEST).write_text(json.dumps({**manifest, "format_version": 3}))
+    with pytest.raises(RagError, match=f"rebuild it with: rag index --rebuild --index {path}"):
+        Index(path)
+    # Any build upgrades it, re-embedding what the old table stores.
+    assert build_index(path, [], embedder, 40, 0).articles == 1
+    assert Index(path).article(docs[0].id).text == "Alpha story."
