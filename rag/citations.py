@@ -101,7 +101,9 @@ def cite(answer: str, passages: Iterable[Passage], article_texts: dict[str, str]
             seen.add((n, start, end))
             text = article_texts[passage.chunk.article_id]
             article_id = passage.chunk.article_id
+            meta = (passage.outlet, passage.url, passage.published, passage.authors)
+            quote = text[start:end]
             citations.append(
-                Citation(n, article_id, passage.title, passage.source, start, end, text[start:end])
+                Citation(n, article_id, passage.title, passage.source, start, end, quote, *meta)
             )
     return citations

@@ -18,6 +18,7 @@ from rag.articles import find_files, load_articles
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.models import PRESETS
+from rag.records import byline_text
 from rag.retrieval import MODES
 
 SAMPLE_QUESTION = "What did Putin say about the treaty?"
@@ -53,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", help="add .txt/.md/.html articles to an index")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
+    p = sub.add_parser("index", help="add .txt/.md/.html articles (or .jsonl feeds) to an index")
+    p.add_argument("paths", nargs="*", type=Path,
+                   help="files, folders or .jsonl feeds (default: seeds/)")  # fmt: skip
     p.add_argument("--rebuild", action="store_true", help="re-chunk and re-embed everything stored")
     p.add_argument("--prune", action="store_true", help="also remove articles whose files are gone")
     p.add_argument("--no-wait", action="store_true",
@@ -203,7 +205,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             # Sources are stored resolved; under the current folder a relative path reads better.
             source = Path(a.source)
             shown = source.relative_to(cwd) if source.is_relative_to(cwd) else a.source
-            print(f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {a.title}  ({shown})")
+            outlet = (a.outlet or "-")[:20]
+            print(
+                f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {outlet:<20}  "
+                f"{a.published or '-':<10}  {a.title}  ({shown})"
+            )
     if not args.json:
         print(f"{len(infos)} articles, {len(index)} chunks in {index.path}")
     return 0
@@ -275,16 +281,23 @@ def _batch_items(source: str, limit: int) -> list[tuple[str, list[str], str]]:
     return items
 
 
+def _titled(title: str, outlet: str, published: str) -> str:
+    """ "Title — Reuters, 2022-06-12", or the bare title when the article has no byline."""
+    by = byline_text(outlet, published)
+    return f"{title} — {by}" if by else title
+
+
 def _print_sources(answer: Any) -> None:
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            print(f'[{c.n}] {c.title}: "{c.quote}"')
+            print(f'[{c.n}] {_titled(c.title, c.outlet, c.published)}: "{c.quote}"')
     elif answer.abstained and answer.passages:
         print("\nClosest passages (judge for yourself; they did not answer it):")
         for p in answer.passages:
             text = " ".join(p.chunk.text.split())
-            print(f"[{p.n}] {p.title}: {text[:240]}{'...' if len(text) > 240 else ''}")
+            more = "..." if len(text) > 240 else ""
+            print(f"[{p.n}] {_titled(p.title, p.outlet, p.published)}: {text[:240]}{more}")
     elif not answer.passages:
         print("\n(the index has no passages)")
 

@@ -1,6 +1,7 @@
 """The records the stages hand each other: Chunk, Passage, Citation, Timings, Answer, REFUSAL.
 
-Owns: their fields and the `rag ask --json` shape (`Answer.to_dict`). Kept apart from the stages
+Owns: their fields and the `rag ask --json` shape (`Answer.to_dict`; keys are only ever added,
+as tools read it). Kept apart from the stages
 and standard library only, so that rendering, citations and tests can use the records without
 loading faiss, numpy, tiktoken, torch or llama.cpp. Leaves building them to the stages.
 """
@@ -30,6 +31,11 @@ class Passage:
     title: str
     source: str
     score: float  # cosine similarity to the question
+    # The article's byline (see rag.articles.Article); "" / () when unknown.
+    outlet: str = ""
+    url: str = ""
+    published: str = ""  # YYYY-MM-DD
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,15 @@ class Citation:
     start: int
     end: int
     quote: str  # == article.text[start:end]
+    outlet: str = ""  # the cited passage's byline, for showing where the quote comes from
+    url: str = ""
+    published: str = ""
+    authors: tuple[str, ...] = ()
+
+
+def byline_text(outlet: str, published: str) -> str:
+    """ "Reuters, 2022-06-12", "Reuters", "2022-06-12" or "": how a source is labelled."""
+    return ", ".join(part for part in (outlet, published) if part)
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,7 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [{**asdict(c), "authors": list(c.authors)} for c in self.citations],
             "passages": [
                 {
                     "n": p.n,
@@ -89,6 +104,10 @@ class Answer:
                     "end": p.chunk.end,
                     "text": p.chunk.text,
                     "score": round(p.score, 4),
+                    "outlet": p.outlet,
+                    "url": p.url,
+                    "published": p.published,
+                    "authors": list(p.authors),
                 }
                 for p in self.passages
             ],  # fmt: skip

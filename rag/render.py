@@ -2,7 +2,8 @@
 
 Owns: escaping (every piece of article or answer text goes through `html.escape`, so an article
 holding `<script>` shows as text), `[n]` markers as links with the quote on hover, the quote
-highlighted inside its passage by offsets, paragraph labels and the cost line. Plain functions
+highlighted inside its passage by offsets, paragraph labels, each source's byline (outlet linked
+to its url, date, authors) and the cost line. Plain functions
 without Gradio, so they are tested directly. Leaves layout, events and state to `rag.chat`.
 """
 
@@ -13,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.records import Answer, Citation, Passage
+from rag.records import Answer, Citation, Passage, byline_text
 
 ArticleText = Callable[[str], str]  # article id -> article text (raises if it is gone)
 
@@ -131,6 +132,24 @@ def render_error(message: str) -> str:
     return f'<div class="rag-error">⚠ {esc(message)}</div>'
 
 
+def _byline(passage: Passage) -> str:
+    """ " — Reuters, 2022-06-12" with the outlet linked to the article's url; "" when unknown.
+    Only http(s) urls become links: the url comes from the article, which is not trusted."""
+    outlet = passage.outlet or passage.url
+    if outlet and passage.url.lower().startswith(("http://", "https://")):
+        outlet_html = (
+            f'<a href="{esc(passage.url)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{esc(outlet)}</a>"
+        )
+    else:
+        outlet_html = esc(outlet)
+    parts = [p for p in (outlet_html, esc(passage.published)) if p]
+    line = f" — {', '.join(parts)}" if parts else ""
+    if passage.authors:
+        line += f' <span class="rag-muted">by {esc(", ".join(passage.authors))}</span>'
+    return line
+
+
 def _source_card(passage: Passage, citations: Sequence[Citation], lookup: ArticleText) -> str:
     chunk = passage.chunk
     own = [c for c in citations if c.n == passage.n]
@@ -139,7 +158,7 @@ def _source_card(passage: Passage, citations: Sequence[Citation], lookup: Articl
     label = _paragraph_label(lookup, chunk.article_id, offset, passage.title)
     # Quote offsets are article offsets; the passage text starts at chunk.start.
     spans = [(c.start - chunk.start, c.end - chunk.start) for c in own]
-    head = f"<b>[{passage.n}]</b> {esc(passage.title)}"
+    head = f"<b>[{passage.n}]</b> {esc(passage.title)}{_byline(passage)}"
     if label:
         head += f' <span class="rag-muted">· {esc(label)}</span>'
     return (
@@ -202,10 +221,17 @@ def export_markdown(turns: Sequence[Turn], lookup: ArticleText) -> str:
         for c in answer.citations:
             label = _paragraph_label(lookup, c.article_id, c.start, c.title)
             where = f", {label}" if label else ""
-            lines += [f"[{c.n}] {c.title}{where} (`{c.source}`, characters {c.start}-{c.end}):", ""]
+            by = byline_text(c.outlet, c.published)
+            title = f"{c.title} — {by}" if by else c.title
+            lines += [
+                f"[{c.n}] {title}{where} (`{c.url or c.source}`, characters {c.start}-{c.end}):",
+                "",
+            ]
             lines += [_quote_block(c.quote), ""]
         if answer.abstained and answer.passages:
             lines += ["Closest passages (not enough to answer):", ""]
             for p in answer.passages:
-                lines += [f"[{p.n}] {p.title}:", "", _quote_block(p.chunk.text), ""]
+                by = byline_text(p.outlet, p.published)
+                title = f"{p.title} — {by}" if by else p.title
+                lines += [f"[{p.n}] {title}:", "", _quote_block(p.chunk.text), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from rag.articles import Article
 from rag.chunking import count_tokens
 from rag.embedding import Embedder
 from rag.errors import RagError
@@ -126,15 +127,14 @@ class Retriever:
         self.embedder = embedder
         self.mode = mode
         self.count = count  # the answer model's own tokenizer when there is one
-        self._meta_cache: dict[str, tuple[str, str, str]] = {}
+        self._meta_cache: dict[str, Article] = {}
 
-    def _meta(self, article_id: str) -> tuple[str, str, str]:
-        """(title, source, text) of an article, cached: the same few articles come back often."""
+    def _meta(self, article_id: str) -> Article:
+        """An article, cached: the same few articles come back often."""
         if article_id not in self._meta_cache:
             if len(self._meta_cache) > 256:
                 self._meta_cache.clear()
-            a = self.index.article(article_id)
-            self._meta_cache[article_id] = (a.title, a.source, a.text)
+            self._meta_cache[article_id] = self.index.article(article_id)
         return self._meta_cache[article_id]
 
     def retrieve(
@@ -211,9 +211,9 @@ class Retriever:
 
     def _passage(self, n: int, group: list[Chunk], score: float) -> Passage:
         article_id = group[0].article_id
-        title, source, text = self._meta(article_id)
+        a = self._meta(article_id)
         start, end = min(c.start for c in group), max(c.end for c in group)
         chunk = group[0]
         if len(group) > 1:
-            chunk = Chunk(f"{chunk.id}+{len(group) - 1}", article_id, text[start:end], start, end)
-        return Passage(n, chunk, title, source, score)
+            chunk = Chunk(f"{chunk.id}+{len(group) - 1}", article_id, a.text[start:end], start, end)
+        return Passage(n, chunk, a.title, a.source, score, a.outlet, a.url, a.published, a.authors)

@@ -93,3 +93,47 @@ def test_rag_index_takes_a_named_feed_but_a_folder_walk_skips_feeds(tmp_path: Pa
     with pytest.raises(RagError, match="holds no articles"):
         read_feed(empty, warnings.append)
     assert warnings[-1] == f"skipped {empty}:1: no text"
+
+
+def test_a_feed_articles_byline_reaches_passages_citations_json_and_the_sources_panel(
+    tmp_path: Path,
+) -> None:
+    from rag.citations import cite
+    from rag.records import Answer
+    from rag.render import Turn, export_markdown, render_sources
+    from rag.retrieval import Retriever
+    from rag.store import Index, build_index
+    from tests.fakes import FakeEmbedder
+
+    feed = write(
+        tmp_path / "f.jsonl",
+        {
+            "title": "Harbour budget agreed", "text": "The council agreed a harbour budget.",
+            "url": "https://www.reuters.com/h", "published": "2022-06-12",
+            "authors": ["Jane <b>Smith</b>"], "source": "Reuters",
+        },
+    )  # fmt: skip
+    embedder = FakeEmbedder()
+    build_index(tmp_path / "idx", read_feed(feed), embedder, 60, 1)
+    index = Index(tmp_path / "idx")
+    (passage,) = Retriever(index, embedder).retrieve("harbour budget", 3, 0.0, 500)
+    assert (passage.outlet, passage.url, passage.published) == (
+        "Reuters", "https://www.reuters.com/h", "2022-06-12"
+    )  # fmt: skip
+    article = index.article(passage.chunk.article_id)
+    answer_text = "The council agreed a harbour budget [1]."
+    (citation,) = cite(answer_text, [passage], {article.id: article.text})
+    assert (citation.outlet, citation.authors) == ("Reuters", ("Jane <b>Smith</b>",))
+    answer = Answer("q", answer_text, False, [citation], [passage])
+    data = answer.to_dict()
+    old_keys = {"n", "article_id", "title", "source", "start", "end", "quote"}
+    assert old_keys <= set(data["citations"][0])
+    assert data["citations"][0]["authors"] == ["Jane <b>Smith</b>"]
+    assert {"outlet": "Reuters", "published": "2022-06-12"}.items() <= data["passages"][0].items()
+    panel = render_sources(answer, lambda _: article.text)
+    assert 'Harbour budget agreed — <a href="https://www.reuters.com/h"' in panel
+    assert ">Reuters</a>, 2022-06-12" in panel and "Jane &lt;b&gt;Smith" in panel
+    assert "[1] Harbour budget agreed — Reuters, 2022-06-12" in export_markdown(
+        [Turn("q", answer)], lambda _: article.text
+    )
+    index.close()

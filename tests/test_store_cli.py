@@ -142,3 +142,35 @@ def test_files_over_max_file_mb_are_indexed_with_a_warning(
     assert main(["list", "--json", "--index", str(path)]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(r["source"] for r in listed) == [str(big.resolve()), str(small.resolve())]
+
+
+def test_a_feed_is_indexed_and_listed_with_outlet_and_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    rows = [
+        {"title": "Harbour budget agreed", "text": "The council agreed a budget.",
+         "url": "https://www.reuters.com/harbour", "published": "2022-06-12",
+         "authors": ["Jane Smith"], "source": "Reuters"},
+        {"title": "Plain", "text": "A story without a byline."},
+    ]  # fmt: skip
+    feed.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    index = str(tmp_path / "idx")
+    assert main(["index", str(feed), "--index", index]) == 0
+    assert "2 articles (2 new or changed)" in capsys.readouterr().out
+    assert main(["list", "--index", index]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any("Reuters" in line and "2022-06-12  Harbour budget agreed" in line for line in lines)
+    assert any(" -  " in line and "Plain" in line for line in lines)
+    assert main(["list", "--json", "--index", index]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    first = next(a for a in listed if a["title"] == "Harbour budget agreed")
+    assert {k: first[k] for k in ("outlet", "url", "published", "authors")} == {
+        "outlet": "Reuters", "url": "https://www.reuters.com/harbour",
+        "published": "2022-06-12", "authors": ["Jane Smith"],
+    }  # fmt: skip
+    assert {"id", "title", "source", "chunks", "added"} <= set(first)  # the old keys stay
+    feed.write_text("{oops\n", encoding="utf-8")
+    assert main(["index", str(feed), "--index", index]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {feed}:1: not a feed line (") and "\n" not in err
