@@ -21,7 +21,7 @@ MAX_LINE = 320
 
 _EXACT = (
     # ad-feedback forms (CNN's video player)
-    r"how relevant is this ad to you\?",
+    r"(\d+\.\s*)?how relevant is this ad to you\?",
     r"video player was slow to load content.*",
     r"video content never loaded.*",
     r"ad froze or did not finish loading.*",
@@ -57,12 +57,14 @@ _PREFIXED = (
 
 _PITCHES = (
     # newsletters: an imperative to sign up, or a promise of the inbox
-    r"\bsign up\b.{0,80}\b(newsletter|text messages|sms)\b",
-    r"\bnewsletter\b.{0,100}\bsign up\b",
+    r"\bsign up\b.{0,80}\b(newsletters?|text messages|sms)\b",
+    r"\bnewsletters?\b.{0,100}\bsign up\b",
+    r"^(editor.s note: )*a version of this (story|article) (first )?appear(s|ed) in\b.{0,80}"
+    r"\bnewsletter\b",
     r"\bsign up for (usa today|cnn)\b",
     r"\b(delivered|straight|right) to your inbox\b",
     r"\bin your inbox\b.{0,40}\b(sign up|subscribe)\b",
-    r"\bsubscribe to (the|our) newsletter\b",
+    r"\bsubscribe to (the|our)\b.{0,40}\bnewsletters?\b",
     r"\bnot a subscriber\?",
     # subscriptions
     r"^support (local|strong local|quality|our) journalism\b",
@@ -72,6 +74,8 @@ _PITCHES = (
     r"\ba subscription makes work like this possible\b",
     r"\bbecome a (usa today )?(digital )?subscriber\b",
     r"^never miss a story: subscribe\b",
+    r"^subscribe to \S+ today\b",
+    r"\bsupport our journalism\. subscribe\b",
     r"\bcheck out our subscription options\b",
     r"^(flash sale|special offer|limited time offer)\s*:",
     r"^special access for subscribers!",
