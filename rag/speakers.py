@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 
-def _words(text: str) -> frozenset[str]:
+def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
@@ -25,7 +25,7 @@ _CONNECT = r"(?:of|de|da|van|von|bin|der|den|la|le|du|del|al|dos|ibn)"
 NAME = rf"{_TOKEN}(?:(?: {_CONNECT})? {_TOKEN})*"
 NAME_RE = re.compile(rf"(?<![\w’'\-]){NAME}")
 
-TITLES = _words(
+TITLES = words(
     """President Vice Prime Minister Secretary Sen. Senator Rep. Representative Gov. Governor
     Mayor Speaker Leader Chancellor Chairman Chairwoman Chair Director Spokesman Spokeswoman
     Spokesperson Ambassador Judge Justice General Gen. Adm. Admiral Lt. Col. Capt. Sgt. Maj.
@@ -39,7 +39,7 @@ TITLES = _words(
 )
 # A name ending in one of these is an organisation ("the State Department", "Russia's Foreign
 # Ministry"), which may speak but is never a person a pronoun refers to.
-ORG_WORDS = _words(
+ORG_WORDS = words(
     """Ministry Department House Office Council Party Committee University Agency Commission
     Court Police Army Navy Company Inc Inc. Corp Corp. News Times Post Association Union Bank Fund
     Service Administration Kremlin Pentagon Congress Senate Parliament Government Embassy
@@ -50,7 +50,7 @@ ORG_WORDS = _words(
     Directorate Prosecutor Prosecutors Department's Clinic Airlines Motors Group"""
 )
 # Capitalised words that start sentences or name days and months: never a speaker.
-SENTENCE_WORDS = _words(
+SENTENCE_WORDS = words(
     """The A An In On At But And Or When While Despite Furthermore However Last Since Her His
     Their Our We It This That These Those There Here He She They I You If As After Before
     Although Though During For From With Without By To Of Yet So Then Now Still Also Meanwhile
@@ -62,7 +62,7 @@ SENTENCE_WORDS = _words(
     No Yes Even Just Only Instead Under Over Among Between Like Unlike Until About Against"""
 )
 # Places and things: they may speak ("China said"), but are never a person a pronoun means.
-PLACE_WORDS = _words(
+PLACE_WORDS = words(
     """East West North South Middle United States Kingdom Union Republic City County Street
     Avenue Road Island Islands River Mountain Park Beach Valley Bay Lake Sea Ocean Gulf Coast
     Nations Capitol Hill Square Airport Station Day Week Year Americans American Democrats
@@ -74,7 +74,7 @@ PLACE_WORDS = _words(
 NOT_NAMES = SENTENCE_WORDS | PLACE_WORDS
 # Adjectives before a title ("Russian President ..."); a list, as endings like -an or -i
 # would also take "Ryan" or "Nikki".
-NATIONALITIES = _words(
+NATIONALITIES = words(
     """Russian Chinese American British English French German Italian Spanish Ukrainian
     Iranian Israeli Japanese Korean Indian Pakistani Afghan Turkish Syrian Iraqi Saudi Egyptian
     Canadian Mexican Brazilian Australian Polish Swedish Finnish Norwegian Danish Dutch Belgian
@@ -110,10 +110,17 @@ def strip_titles(name: str) -> str:
             or word in NOT_NAMES
             or word.endswith(("’s", "'s"))
             or word in NATIONALITIES
-            or word in ("U.S.", "US", "U.N.", "UK", "of")
+            or word in ("U.S.", "US", "U.N.", "UK", "of", "to", "for")
         ):
             cut = i + 1
-    return " ".join(words[cut:]).rstrip(".") if cut < len(words) else ""
+    rest = words[cut:]
+    if not rest or all(w in TITLES for w in rest):
+        return ""  # a title alone ("Chinese Ambassador") names no one
+    if len(rest) >= 4 and all(w[:1].isupper() for w in rest):
+        # "US Ambassador to Costa Rica Cynthia Telles" leaves "Costa Rica Cynthia Telles": the
+        # place runs into the name, and a name is rarely more than three words.
+        rest = rest[-2:]
+    return " ".join(rest).rstrip(".")
 
 
 def is_person(name: str) -> bool:
