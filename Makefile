@@ -3,9 +3,6 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# A portable AVX2 build: -march=native turns on AMX kernels, which crash (SIGSEGV in
-# ggml_backend_amx_mul_mat) on the AMX-capable Xeons of our VMs.
-export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: install install-models run index test fast lint clean chromium
 
@@ -14,8 +11,12 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch first and pinned: it takes the CPU build on disk instead of a multi-GB CUDA one.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# llama.cpp is built for this CPU's instruction sets (AVX-512 where it has them, never AMX) and
+# cached in ~/.cache/rag/wheels under a hash of the build options: see rag/cpu.py. Set CMAKE_ARGS
+# to build with options of your own.
+$(VENV)/.installed: pyproject.toml rag/cpu.py | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
+	$(BIN)/python -m rag.cpu install $(BIN)/pip
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
 
@@ -56,9 +57,15 @@ test: install lint chromium
 clean:
 	rm -rf $(VENV) indexes/default
 
-# Speed at scale against same-run baselines: about 20 min on an idle 2-core machine (far more
-# under load); BENCH_FLAGS=--quick for about 6.
-# Needs ../shared/corpora/bbc, read in place. Writes benchmarks/results/bench-DATE.json.
-.PHONY: bench
-bench: install-models
+# Speed against same-run baselines. bench.py: scale (about 20 min on an idle 2-core machine,
+# far more under load; BENCH_FLAGS=--quick for about 6), needs ../shared/corpora/bbc, read in
+# place, writes benchmarks/results/bench-DATE.json. speed.py: this CPU's llama.cpp build against
+# the portable one, threads with one busy core, warm start (about 15 min); writes
+# benchmarks/results/speed-DATE.json and the README's speed table. `make bench-speed`: only that.
+.PHONY: bench bench-speed
+bench: install-models index
 	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/speed.py
+
+bench-speed: install-models index
+	$(BIN)/python benchmarks/speed.py

@@ -1,6 +1,6 @@
 """Decode and prompt threads on a quiet machine and with one core kept busy (issue #16 item 2).
 
-Usage: .venv/bin/python benchmarks/threads.py [--out benchmarks/results/threads.json]
+Usage: .venv/bin/python benchmarks/threads.py [--default-only] [--out benchmarks/results/threads.json]
 
 For each (decode threads, prompt threads) pair, one warm assistant with the default preset
 answers four seed questions quiet, then four with a `while :; do :; done` loop holding one core
@@ -53,13 +53,19 @@ def measure(assistant: Assistant, busy: bool) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--default-only", action="store_true", help="only the shipped default")
     args = parser.parse_args()
     cores = os.cpu_count() or 2
     pairs = sorted({(cores, cores), (max(1, cores - 1), cores), (1, 1)}, reverse=True)
+    if args.default_only:
+        pairs = [(0, 0)]  # n_threads=0: generation.py picks both
     results = {"cores": cores, "runs": []}
     for decode, prompt in pairs:
         assistant = Assistant.from_settings(load_settings(n_threads=decode))
-        assistant.generator.n_threads_batch = prompt  # type: ignore[attr-defined]
+        if prompt:
+            assistant.generator.n_threads_batch = prompt  # type: ignore[attr-defined]
+        decode = assistant.generator.n_threads  # type: ignore[attr-defined]
+        prompt = assistant.generator.n_threads_batch  # type: ignore[attr-defined]
         assistant.ask("A first question to load the model and evaluate the prompt's prefix?")
         quiet, busy = measure(assistant, False), measure(assistant, True)
         run = {

@@ -1,0 +1,63 @@
+"""The llama.cpp build options chosen from a CPU's flags, and the wheel cache keyed by them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from rag import cpu
+
+AVX2_LAPTOP = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
+ZEN4 = AVX2_LAPTOP | {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512vbmi", "avx512_vnni",
+                      "avx512_bf16", "avx_vnni"}  # fmt: skip
+SAPPHIRE_RAPIDS = ZEN4 | {"amx_tile", "amx_int8", "amx_bf16"}
+
+
+def options(flags: set[str]) -> dict[str, str]:
+    return dict(a.removeprefix("-D").split("=") for a in cpu.cmake_args(flags))
+
+
+def test_avx2_only_cpu_gets_no_avx512_kernels() -> None:
+    got = options(AVX2_LAPTOP)
+    assert got["GGML_AVX2"] == "ON" and got["GGML_FMA"] == "ON"
+    assert got["GGML_AVX512"] == "OFF" and got["GGML_AVX512_VNNI"] == "OFF"
+
+
+def test_avx512_cpu_gets_avx512_kernels() -> None:
+    got = options(ZEN4)
+    for option in ("GGML_AVX512", "GGML_AVX512_VBMI", "GGML_AVX512_VNNI", "GGML_AVX512_BF16"):
+        assert got[option] == "ON"
+
+
+def test_amx_and_native_stay_off_even_on_an_amx_xeon() -> None:
+    got = options(SAPPHIRE_RAPIDS)
+    assert got["GGML_AVX512"] == "ON"
+    for option in ("GGML_NATIVE", "GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16"):
+        assert got[option] == "OFF"
+
+
+def test_partial_avx512_is_not_enough() -> None:
+    # Xeon Phi style: AVX512F without BW/VL cannot run llama.cpp's AVX512 path.
+    assert options(AVX2_LAPTOP | {"avx512f"})["GGML_AVX512"] == "OFF"
+
+
+def test_unreadable_flags_fall_back_to_avx2() -> None:
+    got = options(set())
+    assert got["GGML_AVX2"] == "ON" and got["GGML_AVX512"] == "OFF"
+
+
+def test_flags_are_read_from_cpuinfo_text() -> None:
+    text = "processor\t: 0\nflags\t\t: fpu avx avx2 avx512f\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+    assert cpu.cpu_flags(text) == {"fpu", "avx", "avx2", "avx512f"}
+
+
+def test_wheel_cache_is_keyed_by_the_options(tmp_path: Path) -> None:
+    a = cpu.wheel_dir(cpu.cmake_args(AVX2_LAPTOP), tmp_path)
+    b = cpu.wheel_dir(cpu.cmake_args(ZEN4), tmp_path)
+    assert a != b and a.parent == b.parent == tmp_path / "wheels"
+    assert a == cpu.wheel_dir(cpu.cmake_args(AVX2_LAPTOP), tmp_path)
+
+
+def test_requirement_pins_the_version_that_is_built() -> None:
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert f"llama-cpp-python=={cpu.LLAMA_VERSION}" in project["project"]["dependencies"]
