@@ -1,4 +1,4 @@
-"""`rag index | list | remove | ask | chat | eval`: a thin command-line shell over `assistant` and `store`.
+"""`rag index | list | remove | ask | quotes | chat | eval`: a thin command-line shell over `assistant` and `store`.
 
 Owns: flags, printing and exit codes. Every RagError becomes one line on stderr and exit 1;
 Ctrl-C exits 130 without a traceback (the index swap is atomic, so nothing is lost).
@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_flag(p)
     _verify_flag(p)
     _common(p)
+
+    p = sub.add_parser("quotes", help="list every quote of one speaker, oldest first")
+    p.add_argument("name", metavar="NAME", help='the speaker: "Putin" finds Vladimir Putin')
+    p.add_argument("--about", metavar="TOPIC", help="only quotes about this (words near them)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per quote")
+    p.add_argument("--index", help="index name under indexes/ or a folder (default: default)")
 
     p = sub.add_parser("eval", help="measure retrieval, answers, refusals, citations and speed")
     p.add_argument(
@@ -192,19 +198,22 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(source: str) -> str:
+    """Sources are stored resolved; under the current folder a relative path reads better."""
+    path = Path(source)
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else source
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from rag.store import Index, resolve_index
 
     index = Index(resolve_index(_settings(args).index))
     infos = index.article_infos()
-    cwd = Path.cwd()
     for a in infos:
         if args.json:
             print(json.dumps(asdict(a), ensure_ascii=False))
         else:
-            # Sources are stored resolved; under the current folder a relative path reads better.
-            source = Path(a.source)
-            shown = source.relative_to(cwd) if source.is_relative_to(cwd) else a.source
+            shown = _shown(a.source)
             outlet = (a.outlet or "-")[:20]
             print(
                 f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {outlet:<20}  "
@@ -353,6 +362,34 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quotes(args: argparse.Namespace) -> int:
+    """Every quote of one speaker, by date then article. Exit 1 when there is none (as grep)."""
+    from rag.filters import dated_order
+    from rag.quotes import format_quote, quote_dict, quotes_by
+    from rag.store import Index, resolve_index
+
+    if not args.name.strip():
+        raise RagError('no name; usage: rag quotes "Maria Zakharova"')
+    index = Index(resolve_index(_settings(args).index))
+    articles = index.articles()
+    found = sorted(
+        quotes_by(articles, args.name, args.about),
+        key=lambda aq: (*dated_order(aq[0].published, aq[0].title), aq[0].id, aq[1].start),
+    )
+    if not found:
+        about = f" about {args.about}" if args.about else ""
+        n = len(articles)
+        print(f"no quotes by {args.name}{about} in the {n} article{'s' * (n != 1)} of {index.path}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    for article, quote in found:
+        if args.json:
+            print(json.dumps(quote_dict(article, quote), ensure_ascii=False))
+        else:
+            print(format_quote(replace(article, source=_shown(article.source)), quote))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -454,6 +491,7 @@ COMMANDS = {
     "list": cmd_list,
     "remove": cmd_remove,
     "ask": cmd_ask,
+    "quotes": cmd_quotes,
     "eval": cmd_eval,
     "chat": cmd_chat,
 }

@@ -427,15 +427,18 @@ def quotes_by(
 
 
 def format_quote(article: Article, quote: Quote) -> str:
-    """Two plain lines: who said what, then where (title, source, offsets)."""
+    """Two plain lines: who said what, then where (title, outlet, date, url or file, offsets)."""
+    byline = ", ".join(part for part in (article.outlet, article.published) if part)
     return (
         f"{quote.speaker}: “{quote.text}”\n"
-        f"    {article.title} ({article.source}, characters {quote.start}-{quote.end})"
+        f"    {article.title}{f' — {byline}' if byline else ''} "
+        f"({article.url or article.source}, characters {quote.start}-{quote.end})"
     )
 
 
 def quote_dict(article: Article, quote: Quote) -> dict[str, Any]:
-    """The JSON form: article id, title, source, speaker, text, start, end."""
+    """The JSON form: article id, title, source, speaker, text, start, end, then the article's
+    outlet, url and published date ("" when unknown)."""
     return {
         "article_id": article.id,
         "title": article.title,
@@ -444,4 +447,7 @@ def quote_dict(article: Article, quote: Quote) -> dict[str, Any]:
         "text": quote.text,
         "start": quote.start,
         "end": quote.end,
+        "outlet": article.outlet,
+        "url": article.url,
+        "published": article.published,
     }

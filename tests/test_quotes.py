@@ -112,6 +112,9 @@ def test_quotes_by_filters_by_speaker_and_topic() -> None:
     assert quotes_by([article], "Putin", about="bananas") == []
     row = quote_dict(article, q)
     assert json.loads(json.dumps(row))["start"] == q.start
-    assert set(row) == {"article_id", "title", "source", "speaker", "text", "start", "end"}
+    assert set(row) == {
+        "article_id", "title", "source", "speaker", "text", "start", "end", "outlet", "url",
+        "published",
+    }  # fmt: skip
     line = format_quote(article, q)
     assert "Vladimir Putin" in line and q.text in line and "Russia cautions U.S." in line
