@@ -218,6 +218,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(
                 f"{a.id}  {a.chunks:4d} chunks  {a.added[:16]}  {outlet:<20}  "
                 f"{a.published or '-':<10}  {a.title}  ({shown})"
+                + (f"  (copy of {a.copy_of})" if a.copy_of else "")  # a later wire copy
             )
     if not args.json:
         print(f"{len(infos)} articles, {len(index)} chunks in {index.path}")

@@ -1,6 +1,7 @@
 """An index on disk, and reading it: the folder layout, the manifest, and `Index`.
 
-An index is a folder: manifest.json + store.sqlite (articles, chunks) + vectors.faiss.
+An index is a folder: manifest.json + store.sqlite (articles, chunks, wire-copy groups) +
+vectors.faiss.
 Owns: checking the manifest on load, searching the vectors and keywords, and looking up chunks
 and articles. Building and changing an index is `store`'s job; ranking policy is `retrieval`'s.
 No pickle: vectors live in FAISS's own format, everything else in SQLite and JSON.
@@ -24,6 +25,7 @@ from rag.errors import RagError
 from rag.records import Chunk
 
 # 2: chunks_fts keyword index; 3: articles.added; 4: articles.outlet, url, published, authors
+# (the groups table came later within 4: it is optional, so an index without it still loads)
 FORMAT_VERSION = 4
 INDEXES_DIR = Path("indexes")
 MANIFEST, DATABASE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
@@ -67,6 +69,8 @@ class ArticleInfo:
     url: str = ""
     published: str = ""  # YYYY-MM-DD or ""
     authors: tuple[str, ...] = ()
+    group: int | None = None  # its wire-copy group (see `wires`); None in an index without groups
+    copy_of: str = ""  # the id of the group's earliest copy when this is a later copy, else ""
 
 
 def resolve_index(name_or_dir: str) -> Path:
@@ -109,6 +113,11 @@ class Index:
             raise RagError(
                 f"index {path} is inconsistent; rebuild it with: rag index --rebuild --index {path}"
             )
+        # Indexes written before wire-copy groups have no groups table: every article stands
+        # alone until the next `rag index` adds it (no re-embedding needed).
+        self.has_groups = bool(
+            self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'groups'").fetchone()
+        )
 
     def __len__(self) -> int:
         return int(self.vectors.ntotal)
@@ -170,10 +179,48 @@ class Index:
             "a.published, a.authors FROM articles a LEFT JOIN chunks c ON c.article_id = a.id "
             "GROUP BY a.id ORDER BY a.added, a.source"
         )
-        return [
-            ArticleInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], authors_from_json(r[8]))
-            for r in cur
-        ]
+        copies = self._copies()
+        infos = []
+        for r in cur:
+            group, first = copies.get(r[0], (None, r[0]))
+            values = (*r[:8], authors_from_json(r[8]), group, "" if first == r[0] else first)
+            infos.append(ArticleInfo(*values))
+        return infos
+
+    def group_of(self, article_id: str) -> int | None:
+        """The wire-copy group of an article; None when the index has no groups or no such article."""
+        if not self.has_groups:
+            return None
+        row = self.db.execute(
+            "SELECT group_id FROM groups WHERE article_id = ?", (article_id,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def group_members(self, group_id: int) -> list[str]:
+        """The article ids of a group, earliest copy first (by published date, undated last, then
+        by the order they were indexed in)."""
+        if not self.has_groups:
+            return []
+        cur = self.db.execute(
+            f"SELECT g.article_id FROM groups g JOIN articles a ON a.id = g.article_id "
+            f"WHERE g.group_id = ? ORDER BY {EARLIEST}",
+            (group_id,),
+        )
+        return [r[0] for r in cur]
+
+    def _copies(self) -> dict[str, tuple[int, str]]:
+        """article id -> (group, id of the group's earliest copy), for every article."""
+        if not self.has_groups:
+            return {}
+        cur = self.db.execute(
+            f"SELECT g.article_id, g.group_id FROM groups g JOIN articles a ON a.id = g.article_id "
+            f"ORDER BY g.group_id, {EARLIEST}"
+        )
+        first: dict[int, str] = {}
+        out = {}
+        for article_id, group in cur:
+            out[article_id] = (group, first.setdefault(group, article_id))
+        return out
 
     def added(self, article_id: str) -> str:
         row = self.db.execute("SELECT added FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -182,6 +229,10 @@ class Index:
     def close(self) -> None:
         self.db.close()
 
+
+# The order of a group's members: the earliest dated copy first, undated ones last, then the
+# order they were indexed in (`groups.ord`).
+EARLIEST = "a.published = '', a.published, g.ord"
 
 # The articles table's columns in Article's field order (`authors` is a JSON list).
 ARTICLE_COLUMNS = "id, title, source, text, sha256, outlet, url, published, authors"

@@ -36,6 +36,8 @@ class Passage:
     url: str = ""
     published: str = ""  # YYYY-MM-DD
     authors: tuple[str, ...] = ()
+    # Other outlets that ran the same wire story (rag.wires.collapse); () when none or unknown.
+    also_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Answer:
                     "url": p.url,
                     "published": p.published,
                     "authors": list(p.authors),
+                    "also_in": list(p.also_in),
                 }
                 for p in self.passages
             ],  # fmt: skip

@@ -2,7 +2,8 @@
 
 Owns: building an index atomically (write a sibling temp folder, then swap it in, so a crash,
 Ctrl-C or a full disk leaves the old index whole), one writer at a time (`locking`), reusing the
-vectors of unchanged articles, skipping duplicates, pruning, and rebuilding a damaged index.
+vectors of unchanged articles, skipping duplicates, pruning, rebuilding a damaged index, and
+storing the wire-copy groups `wires` assigns (a `groups` table).
 Reading an index is `index`'s job; its names are re-exported here for the modules that import
 them from here.
 """
@@ -43,6 +44,7 @@ from rag.index import (
     resolve_index,
 )
 from rag.locking import writer_lock
+from rag.wires import Grouper
 
 __all__ = [
     "DATABASE", "FORMAT_VERSION", "INDEXES_DIR", "MANIFEST", "VECTORS", "ArticleInfo",
@@ -73,6 +75,9 @@ CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
 CREATE INDEX chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='row',
                                            tokenize='porter unicode61 remove_diacritics 2');
+CREATE TABLE groups (article_id TEXT PRIMARY KEY REFERENCES articles(id),
+                     group_id INTEGER NOT NULL, ord INTEGER NOT NULL, signature BLOB NOT NULL);
+CREATE INDEX groups_group ON groups(group_id);
 """
 
 
@@ -183,7 +188,7 @@ def _build(
         if old is not None and old.manifest.articles.get(article_id) == article.sha256:
             kept.append(old.article(article_id))
             del new_articles[article_id]
-    if old is not None and not new_articles and not gone:
+    if old is not None and not new_articles and not gone and old.has_groups:
         report = BuildReport(len(kept), 0, len(old), time.perf_counter() - started, 0, skipped)
         old.close()
         return report  # nothing to do: no file is touched, so an unchanged re-index is cheap
@@ -271,6 +276,10 @@ def _write(
             if on_progress:
                 on_progress(min(i + EMBED_BATCH, len(fresh)), len(fresh))
         db.execute("INSERT INTO chunks_fts(rowid, text) SELECT row, text FROM chunks")
+        db.executemany(
+            "INSERT INTO groups VALUES (?, ?, ?, ?)",
+            [(i, *row) for i, row in _groups(old, kept, new_articles).rows.items()],
+        )
         db.commit()
     finally:
         db.close()
@@ -282,6 +291,22 @@ def _write(
     )  # fmt: skip
     (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
     return row
+
+
+def _groups(old: Index | None, kept: list[Article], new_articles: dict[str, Article]) -> Grouper:
+    """Wire-copy groups: kept articles stay in theirs, each new one joins a matching group or
+    starts one (an index from before groups has its kept articles grouped here, once)."""
+    grouper = Grouper()
+    stored = {}
+    if old is not None and old.has_groups:
+        cur = old.db.execute("SELECT article_id, group_id, ord, signature FROM groups")
+        stored = {r[0]: r[1:] for r in cur}
+    for article in kept:
+        if article.id in stored:
+            grouper.restore(article, *stored[article.id])
+    for article in [a for a in kept if a.id not in stored] + list(new_articles.values()):
+        grouper.add(article)
+    return grouper
 
 
 def _write_vectors(index: faiss.Index, file: Path) -> None:
