@@ -44,12 +44,11 @@ SEED, SCHEME = 1, "affine32"  # affine32: 32-bit hash values, 512 bytes a signat
 _WORD = re.compile(r"[^\W_]+")
 
 
-def shingles(text: str) -> set[bytes]:
-    """The text's overlapping runs of SHINGLE_WORDS lower-cased words (empty below MIN_WORDS)."""
+def shingles(text: str, n: int = SHINGLE_WORDS) -> set[bytes]:
+    """The text's overlapping runs of n lower-cased words (none below MIN_WORDS words)."""
     words = _WORD.findall(text.lower())
     if len(words) < MIN_WORDS:
         return set()
-    n = SHINGLE_WORDS
     return {" ".join(words[i : i + n]).encode() for i in range(len(words) - n + 1)}
 
 
@@ -127,20 +126,21 @@ class Grouper:
 
 
 def collapse(passages: Sequence[Passage], index: Index) -> list[Passage]:
-    """One passage per group, best-ranked first, renumbered from 1.
+    """The passages minus those from other copies of a story already shown, renumbered from 1.
 
-    The kept passage is cited from the group's earliest copy when that copy holds the same text
-    (it ran first; the others re-ran it), else as it is; `also_in` names the other outlets that
-    ran the story. Articles of an index built before groups stand alone.
+    Per group, the article of the best-ranked passage is the one shown (all its passages stay,
+    so a single long article keeps its several passages); passages from the group's other
+    articles are dropped. A kept passage is cited from the group's earliest copy when that copy
+    holds the same text (it ran first; the others re-ran it), else as it is; `also_in` names the
+    other outlets that ran the story. Articles of an index built before groups stand alone.
     """
     kept: list[Passage] = []
-    seen: set[int | str] = set()
+    shown: dict[int | str, str] = {}  # group -> the article whose passages are shown
     for p in passages:
-        group = index.group_of(p.chunk.article_id)
-        key: int | str = group if group is not None else p.chunk.article_id
-        if key in seen:
+        article_id = p.chunk.article_id
+        group = index.group_of(article_id)
+        if shown.setdefault(group if group is not None else article_id, article_id) != article_id:
             continue
-        seen.add(key)
         members = index.group_members(group) if group is not None else []
         kept.append(_attributed(p, [index.article(m) for m in members] if len(members) > 1 else []))
     return [replace(p, n=n) for n, p in enumerate(kept, 1)]

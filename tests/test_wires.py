@@ -130,7 +130,7 @@ def test_collapse_keeps_one_passage_per_group_cited_from_the_earliest_copy(
         passage(1, late, BASE[3], 0.9),  # best ranked, but the earliest copy ran it first
         passage(2, other, OTHER[1], 0.8),
         passage(3, early, BASE[3], 0.7),  # the same passage again: dropped
-        passage(4, late, COPY[0], 0.6),  # another passage of the same story: dropped
+        passage(4, early, BASE[8], 0.6),  # another copy's passage of the same story: dropped
     ]
     out = collapse(ranked, index)
     assert [p.n for p in out] == [1, 2]
@@ -143,6 +143,9 @@ def test_collapse_keeps_one_passage_per_group_cited_from_the_earliest_copy(
     assert early.text[first.chunk.start : first.chunk.end] == first.chunk.text == BASE[3]
     assert first.score == 0.9 and first.also_in == ("Daily Post",)
     assert out[1].chunk.article_id == other.id and out[1].also_in == ()
+    # Two passages of one article both stay: only other copies of a story are dropped.
+    same = collapse([passage(1, other, OTHER[1]), passage(2, other, OTHER[5])], index)
+    assert [p.chunk.text for p in same] == [OTHER[1], OTHER[5]]
     # A passage only the later copy has stays cited from it.
     only_late = collapse([passage(1, late, COPY[0])], index)[0]
     assert only_late.chunk.article_id == late.id and only_late.also_in == ("Reuters",)
