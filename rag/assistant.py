@@ -19,6 +19,7 @@ from rag.citations import MarkerFilter, cite, normalise_markers
 from rag.config import Settings
 from rag.embedding import Embedder, make_embedder
 from rag.errors import RagError
+from rag.filters import Scope, is_latest
 from rag.generation import Generator, make_generator
 from rag.prompting import build_messages, strip_echo, template_text
 from rag.questions import split_options
@@ -218,19 +219,23 @@ class Assistant:
         *,
         top_k: int | None = None,
         temperature: float | None = None,
+        scope: Scope | None = None,
     ) -> Iterator[str | Answer]:
         """Yield answer text as it is generated, then the finished Answer as the last item.
 
         `history` is the earlier questions of the conversation, oldest first. `top_k` and
-        `temperature` override the settings for this answer only (one chat session's choice)."""
+        `temperature` override the settings for this answer only (one chat session's choice);
+        `scope` limits the articles it may draw on (outlet, dates)."""
         question = self.check_question(question)
         check_answer_settings(top_k, temperature)
         with self.lock:
             self._refresh()
             s = self.settings.replace(top_k=top_k, temperature=temperature)
-            yield from self._stream(question, history, s)
+            yield from self._stream(question, history, s, scope or Scope())
 
-    def _stream(self, question: str, history: Sequence[str], s: Settings) -> Iterator[str | Answer]:
+    def _stream(
+        self, question: str, history: Sequence[str], s: Settings, scope: Scope
+    ) -> Iterator[str | Answer]:
         started = time.perf_counter()
         if hasattr(self.generator, "temperature"):
             self.generator.temperature = s.temperature  # every answer sets its own
@@ -239,12 +244,22 @@ class Assistant:
         rewritten, context = standalone(question, history)
         query = search_text(rewritten, context)
         options = split_options(rewritten)[1]
-        passages = self.retriever.retrieve(query, s.top_k, s.min_score, s.context_tokens, options)
+        if scope.active and not self.retriever.in_scope(scope):
+            # Say that the scope is empty rather than "the articles don't say": the user can
+            # widen it, and nothing outside it is used.
+            text = scope.nothing_found()
+            yield text
+            timings = Timings(total_s=time.perf_counter() - started)
+            yield Answer(question, text, True, [], [], timings, searched_for=query)
+            return
+        passages = self.retriever.retrieve(
+            query, s.top_k, s.min_score, s.context_tokens, options, scope, is_latest(rewritten)
+        )
         timings = Timings(retrieve_s=time.perf_counter() - started)
         if not passages:
             # Nothing passed the relevance gate: refuse without asking the model, but show the
             # closest passages anyway so the user can judge for themselves.
-            closest = self.retriever.retrieve(query, CLOSEST, -1.0, s.context_tokens)
+            closest = self.retriever.retrieve(query, CLOSEST, -1.0, s.context_tokens, scope=scope)
             timings.total_s = time.perf_counter() - started
             yield REFUSAL
             yield Answer(question, REFUSAL, True, [], closest, timings, searched_for=query)
@@ -290,8 +305,11 @@ class Assistant:
         *,
         top_k: int | None = None,
         temperature: float | None = None,
+        scope: Scope | None = None,
     ) -> Answer:
-        for item in self.stream(question, history, top_k=top_k, temperature=temperature):
+        for item in self.stream(
+            question, history, top_k=top_k, temperature=temperature, scope=scope
+        ):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream ended without an Answer")

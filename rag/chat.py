@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from rag.assistant import Assistant, check_answer_settings
 from rag.config import Settings
 from rag.embedding import make_embedder
 from rag.errors import RagError
+from rag.filters import EVERYTHING, Scope, make_scope, with_as_of
 from rag.models import PRESETS
 from rag.records import Answer
 from rag.render import (
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 TITLE = "rag: ask your news articles"
 ARTICLE_HEADERS = ["Title", "Source", "Chunks", "Added", "ID"]
+ANY_OUTLET = "any"
 CSS = """
 .rag-cite { text-decoration: none; font-weight: 600; cursor: help; }
 .rag-cost { margin-top: .5em; opacity: .6; }
@@ -64,11 +67,15 @@ class ChatHandlers:
     """Every event of the app as a plain method over the shared assistant.
 
     `model_switch`: whether the chat may change the model. It is loaded once for everyone, so
-    when the app is served to others (--auth) only whoever starts it chooses (--model)."""
+    when the app is served to others (--auth) only whoever starts it chooses (--model).
+    `scope`: the outlet and dates of `rag chat --source/--since/--until`, each session's default."""
 
-    def __init__(self, assistant: Assistant, model_switch: bool = True) -> None:
+    def __init__(
+        self, assistant: Assistant, model_switch: bool = True, scope: Scope = EVERYTHING
+    ) -> None:
         self.assistant = assistant
         self.model_switch = model_switch
+        self.scope = scope
         # Uploads copy into one folder: one at a time, so that undoing a failed one is exact.
         self._uploading = threading.Lock()
 
@@ -82,7 +89,7 @@ class ChatHandlers:
     ) -> Iterator[tuple[list[dict[str, str]], str, list[Turn], str]]:
         """Stream the answer into the chat; the last update also fills the sources panel.
 
-        `prefs` is this session's top_k and temperature (from apply_settings), if any.
+        `prefs` is this session's top_k, temperature and scope (from apply_settings), if any.
         Yields (chat messages, sources html, turns, text box value)."""
         turns = list(turns or [])
         question = (message or "").strip()
@@ -96,8 +103,13 @@ class ChatHandlers:
         yield chat_messages(turns), waiting, turns, ""
         text = ""
         try:
-            for item in self.assistant.stream(question, history, **(prefs or {})):
+            chosen = {"scope": self.scope, **(prefs or {})}
+            for item in self.assistant.stream(question, history, **chosen):
                 if isinstance(item, Answer):
+                    # "As of <date>" for a latest-type question, from the citations.
+                    item = replace(
+                        item, answer=with_as_of(item.answer, item.as_of, item.searched_for)
+                    )
                     turn.answer, turn.html = item, render_answer(item)
                 else:
                     text += item
@@ -135,15 +147,23 @@ class ChatHandlers:
         top_k: float,
         temperature: float,
         prefs: Mapping[str, Any] | None = None,
+        since: str | None = "",
+        until: str | None = "",
+        outlet: str | None = ANY_OUTLET,
     ) -> tuple[str, dict[str, Any]]:
-        """Passages and temperature for this session's next answers; the model for everyone,
-        loaded before it replaces the working one. Returns (status, this session's prefs)."""
+        """Passages, temperature, dates and outlet for this session's next answers; the model
+        for everyone, loaded before it replaces the working one. Returns (status, this
+        session's prefs)."""
         kept = dict(prefs or {})
         wanted: dict[str, Any] = {"top_k": int(top_k), "temperature": float(temperature)}
         name = (model or "").strip()
         switch = bool(name) and name != self.assistant.settings.model
         try:
-            check_answer_settings(**wanted)
+            source = "" if (outlet or ANY_OUTLET) == ANY_OUTLET else outlet
+            scope = make_scope(since, until, source, names=('"Since"', '"Until"'))
+            if scope != self.scope:  # the boxes start at `rag chat`'s flags: no change, no key
+                wanted["scope"] = scope
+            check_answer_settings(top_k=wanted["top_k"], temperature=wanted["temperature"])
             if switch and not self.model_switch:
                 raise RagError("the model is shared: whoever runs the server chooses it (--model)")
             if switch:
@@ -154,7 +174,17 @@ class ChatHandlers:
             log.exception("changing the model to %r failed", name)
             return f"Not applied: {type(exc).__name__}: {exc}", kept
         status = f"Using {self.assistant.settings.model}{' for everyone' if switch else ''}; "
-        return status + f"here {top_k:g} passages, temperature {temperature:g}.", wanted
+        status += f"here {top_k:g} passages, temperature {temperature:g}"
+        scope = wanted.get("scope", self.scope)
+        return status + (f", only articles {scope.describe()}." if scope.active else "."), wanted
+
+    def outlets(self) -> list[str]:
+        """The outlet picker's choices: any, then every outlet in the index."""
+        names = {a.outlet for a in self.assistant.article_infos() if a.outlet}
+        return [ANY_OUTLET, *sorted(names, key=str.casefold)]
+
+    def outlet_view(self) -> Any:
+        return gr.Dropdown(choices=self.outlets())
 
     # --- Articles tab ---------------------------------------------------------------------
 
@@ -227,13 +257,15 @@ def _reveal_file(path: str | None) -> Any:
     return gr.File(visible=path is not None)
 
 
-def build_app(assistant: Assistant, model_switch: bool = True) -> gr.Blocks:
+def build_app(
+    assistant: Assistant, model_switch: bool = True, scope: Scope = EVERYTHING
+) -> gr.Blocks:
     """The whole UI, wired to one set of handlers; concurrent users are queued one at a time."""
-    h = ChatHandlers(assistant, model_switch)
+    h = ChatHandlers(assistant, model_switch, scope)
     s = assistant.settings
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         turns = gr.State([])
-        prefs = gr.State(None)  # this session's passages and temperature; None: the defaults
+        prefs = gr.State(None)  # this session's passages, temperature, scope; None: defaults
         gr.Markdown(
             "### Ask about your news articles\n"
             "Every claim cites its source: hover a [n] marker to read the quote, "
@@ -270,6 +302,14 @@ def build_app(assistant: Assistant, model_switch: bool = True) -> gr.Blocks:
                 )  # fmt: skip
                 top_k = gr.Slider(1, 10, value=min(max(s.top_k, 1), 10), step=1, label="Passages")
                 temperature = gr.Slider(0, 1.5, value=s.temperature, step=0.05, label="Temperature")
+                with gr.Row():
+                    dated = "YYYY-MM-DD; articles without a date are left out"
+                    since = gr.Textbox(scope.since, label="Since", placeholder=dated)
+                    until = gr.Textbox(scope.until, label="Until", placeholder=dated)
+                    outlet = gr.Dropdown(
+                        choices=h.outlets(), value=scope.source or ANY_OUTLET, label="Outlet",
+                        allow_custom_value=True,  # a web domain works too: bbc.co.uk
+                    )  # fmt: skip
                 apply = gr.Button("Apply", size="sm")
                 settings_status = gr.Textbox(show_label=False, interactive=False, lines=1)
         with gr.Tab("Articles") as articles_tab:
@@ -306,12 +346,13 @@ def build_app(assistant: Assistant, model_switch: bool = True) -> gr.Blocks:
             _reveal_file, download, download, api_visibility="private"
         )
         apply.click(
-            h.apply_settings, [model, top_k, temperature, prefs], [settings_status, prefs],
-            api_name="settings",
+            h.apply_settings, [model, top_k, temperature, prefs, since, until, outlet],
+            [settings_status, prefs], api_name="settings",
         )  # fmt: skip
         add.click(h.upload, files, [table, chooser, articles_status], api_name="upload")
         delete.click(h.delete, chooser, [table, chooser, articles_status], api_name="delete")
         demo.load(h.articles_view, None, [table, chooser], api_name="articles")
+        demo.load(h.outlet_view, None, outlet, api_visibility="private")
         # Opening the tab shows what other sessions or `rag index` changed since.
         articles_tab.select(h.articles_view, None, [table, chooser], api_visibility="private")
     demo.queue(default_concurrency_limit=1)
@@ -389,13 +430,22 @@ def ensure_index(settings: Settings, seeds: Path = Path("seeds")) -> Path:
     return path
 
 
-def serve(settings: Settings, host: str, port: int, share: bool, auth: str | None) -> int:
-    """`rag chat`: check the flags, make sure there is an index, warm the models, serve."""
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    share: bool,
+    auth: str | None,
+    scope: Scope = EVERYTHING,
+) -> int:
+    """`rag chat`: check the flags, make sure there is an index, warm the models, serve.
+    `scope` is every session's starting outlet and dates."""
     credentials = parse_auth(auth)
     check_exposure(host, share, credentials)  # before seconds of loading
     ensure_index(settings)
     assistant = Assistant.from_settings(settings)
     print(f"loading {settings.model}…", file=sys.stderr, flush=True)
     assistant.load()
-    launch(build_app(assistant, model_switch=credentials is None), host, port, share, credentials)
+    app = build_app(assistant, credentials is None, scope)
+    launch(app, host, port, share, credentials)
     return 0

@@ -40,6 +40,17 @@ def _retrieval_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _scope_flags(parser: argparse.ArgumentParser) -> None:
+    undated = "; articles without a date are left out"
+    parser.add_argument("--since", metavar="DATE",
+                        help=f"only articles published on or after DATE (YYYY-MM-DD){undated}")  # fmt: skip
+    parser.add_argument("--until", metavar="DATE",
+                        help=f"only articles published on or before DATE (YYYY-MM-DD){undated}")  # fmt: skip
+    parser.add_argument("--source", metavar="OUTLET",
+                        help="only articles from this outlet or web domain, any case "
+                        "(Reuters, bbc.co.uk)")  # fmt: skip
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index name under indexes/ or a folder (default: default)")
     parser.add_argument(
@@ -81,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="FILE", help="one question per line ('-' = stdin); JSON lines "
                    "{\"question\": ..., \"history\": [...]} are follow-ups")  # fmt: skip
     p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    _scope_flags(p)
     _retrieval_flag(p)
     _verify_flag(p)
     _common(p)
@@ -118,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true", help="also make a public Gradio link")
     p.add_argument("--auth", metavar="USER:PASSWORD",
                    help="password-protect the page (required off localhost and with --share)")  # fmt: skip
+    _scope_flags(p)
     _common(p)
     return parser
 
@@ -297,7 +310,7 @@ def _titled(title: str, outlet: str, published: str) -> str:
     return f"{title} — {by}" if by else title
 
 
-def _print_sources(answer: Any) -> None:
+def _print_sources(answer: Any, scoped: bool = False) -> None:
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
@@ -308,12 +321,13 @@ def _print_sources(answer: Any) -> None:
             text = " ".join(p.chunk.text.split())
             more = "..." if len(text) > 240 else ""
             print(f"[{p.n}] {_titled(p.title, p.outlet, p.published)}: {text[:240]}{more}")
-    elif not answer.passages:
+    elif not answer.passages and not scoped:  # in a scope, the answer said what is missing
         print("\n(the index has no passages)")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant
+    from rag.filters import is_latest, make_scope, with_as_of
     from rag.records import Answer
 
     if args.batch and args.question:
@@ -322,6 +336,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise RagError('no question; usage: rag ask "What did Putin say about the treaty?"')
     # Everything that can be checked without a model is, before seconds of model loading.
     settings = _settings(args)
+    scope = make_scope(args.since, args.until, args.source)
     if args.question is not None:
         _check_length(args.question, settings.max_question_chars)
     items = _batch_items(args.batch, settings.max_question_chars) if args.batch else []
@@ -333,10 +348,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             try:
                 if error:
                     raise RagError(error)
-                print(
-                    json.dumps(assistant.ask(question, history).to_dict(), ensure_ascii=False),
-                    flush=True,
-                )
+                done = assistant.ask(question, history, scope=scope).to_dict()
+                print(json.dumps(done, ensure_ascii=False), flush=True)
             except RagError as exc:
                 failures += 1
                 print(
@@ -345,11 +358,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 )
         return 1 if failures else 0
     if args.json:
-        print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
+        done = assistant.ask(args.question, scope=scope).to_dict()
+        print(json.dumps(done, ensure_ascii=False, indent=1))
+        return 0
+    if is_latest(args.question):
+        # "As of <date>" comes from the citations, known only at the end: printed whole.
+        whole = assistant.ask(args.question, scope=scope)
+        print(with_as_of(whole.answer, whole.as_of, whole.searched_for))
+        if whole.verification:
+            print(f"\n(Checked against the articles. {whole.verification})")
+        _print_sources(whole, scope.active)
         return 0
     answer = None
     streamed = []
-    for item in assistant.stream(args.question):
+    for item in assistant.stream(args.question, scope=scope):
         if isinstance(item, Answer):
             answer = item
         else:
@@ -359,7 +381,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     assert answer is not None
     if answer.answer != "".join(streamed).strip():
         print(f"\nChecked against the articles. {answer.verification}\n{answer.answer}")
-    _print_sources(answer)
+    _print_sources(answer, scope.active)
     return 0
 
 
@@ -483,8 +505,10 @@ def _pct(value: float | None) -> str:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from rag.chat import serve
+    from rag.filters import make_scope
 
-    return serve(_settings(args), args.host, args.port, args.share, args.auth)
+    scope = make_scope(args.since, args.until, args.source)  # checked before anything loads
+    return serve(_settings(args), args.host, args.port, args.share, args.auth, scope)
 
 
 COMMANDS = {

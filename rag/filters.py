@@ -83,15 +83,24 @@ class Scope:
         return f"No{dated} articles {self.describe()} in the index."
 
 
-def make_scope(since: str | None = "", until: str | None = "", source: str | None = "") -> Scope:
-    """A checked Scope from flags or text boxes; a RagError for a bad date or an empty range."""
+EVERYTHING = Scope()  # no outlet and no dates: every article
+
+
+def make_scope(
+    since: str | None = "",
+    until: str | None = "",
+    source: str | None = "",
+    names: tuple[str, str] = ("--since", "--until"),
+) -> Scope:
+    """A checked Scope from flags or text boxes (`names` are theirs, for the error message); a
+    RagError for a bad date or an empty range."""
     scope = Scope(
-        parse_date(since or "", "--since"),
-        parse_date(until or "", "--until"),
+        parse_date(since or "", names[0]),
+        parse_date(until or "", names[1]),
         " ".join((source or "").split()),
     )
     if scope.since and scope.until and scope.since > scope.until:
-        raise RagError(f"--since {scope.since} is after --until {scope.until}")
+        raise RagError(f"{names[0]} {scope.since} is after {names[1]} {scope.until}")
     return scope
 
 
@@ -134,6 +143,12 @@ def long_date(iso: str) -> str:
 def as_of_line(as_of: str) -> str:
     """ "As of June 12, 2022:", said before an answer to a latest-type question; "" undated."""
     return f"As of {long_date(as_of)}:" if as_of else ""
+
+
+def with_as_of(text: str, as_of: str, question: str) -> str:
+    """The answer text as shown: "As of June 12, 2022: ..." for a latest-type question whose
+    citations are dated, else unchanged. Added in code, never asked of the model."""
+    return f"{as_of_line(as_of)} {text}" if as_of and is_latest(question) else text
 
 
 def dated_order(published: str, title: str) -> tuple[bool, str, str]:

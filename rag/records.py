@@ -90,6 +90,12 @@ class Answer:
     searched_for: str = ""  # the standalone query retrieval used (differs for follow-ups)
     unchecked: str = ""  # the model's answer before the checks (markers and echoes cleaned)
 
+    @property
+    def as_of(self) -> str:
+        """The publication date of the newest cited article (YYYY-MM-DD); "" if none is dated.
+        Derived from the citations, never from the model, so "As of ..." is always right."""
+        return max((c.published for c in self.citations), default="")
+
     def to_dict(self) -> dict[str, Any]:
         """The `rag ask --json` shape."""
         return {
@@ -121,4 +127,5 @@ class Answer:
             "completion_tokens": self.completion_tokens,
             "verification": self.verification,
             "searched_for": self.searched_for,
+            "as_of": self.as_of,
         }

@@ -3,8 +3,10 @@
 Owns: hybrid search (dense MiniLM vectors + SQLite FTS5 keywords, fused by reciprocal rank),
 the relevance gate (passages whose cosine is below `min_score` are dropped; none left means
 "the articles don't say"), dropping near-duplicate chunks, the token budget, and rewriting a
-follow-up into a standalone question. Leaves the Passage record to `records` and the stop and
-question words to `text`.
+follow-up into a standalone question, searching only the articles a `Scope` lets through
+(outlet, dates), and putting the newest relevant articles first for "latest" questions. Leaves
+the Passage record to `records`, the stop and question words to `text`, and what a scope
+admits to `filters`.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import faiss
 import numpy as np
 
 from rag.articles import Article
 from rag.chunking import count_tokens
 from rag.embedding import Embedder
 from rag.errors import RagError
+from rag.filters import Scope
 from rag.questions import named_options
 from rag.records import Chunk, Passage
 from rag.store import Index
@@ -29,6 +33,11 @@ CANDIDATES = 30  # per search, before fusion
 # k = 60 and keywords counted double, Solana recall@1 0.86 against 0.84, the seed set unchanged.
 RRF_K = 20
 KEYWORD_WEIGHT = 1.0
+# In a scope, vectors are compared one by one up to this many chunks (exact, a few ms); above it
+# FAISS searches with the scope's rows as a selector. Keyword search fetches more hits instead,
+# in proportion to how much of the index is out of scope, up to this many.
+EXACT_WITHIN = 4096
+KEYWORD_FETCH_MAX = 5000
 
 
 def keywords(question: str) -> list[str]:
@@ -128,6 +137,7 @@ class Retriever:
         self.mode = mode
         self.count = count  # the answer model's own tokenizer when there is one
         self._meta_cache: dict[str, Article] = {}
+        self._scope_rows: dict[Scope, frozenset[int]] = {}  # this index's rows per scope
 
     def _meta(self, article_id: str) -> Article:
         """An article, cached: the same few articles come back often."""
@@ -137,6 +147,57 @@ class Retriever:
             self._meta_cache[article_id] = self.index.article(article_id)
         return self._meta_cache[article_id]
 
+    def in_scope(self, scope: Scope) -> frozenset[int]:
+        """Rows of the chunks of every article the scope admits (all rows of an open scope)."""
+        if scope not in self._scope_rows:
+            if len(self._scope_rows) > 32:
+                self._scope_rows.clear()
+            ids = [
+                a.id
+                for a in self.index.article_infos()
+                if scope.admits(a.outlet, a.url, a.published)
+            ]
+            rows: set[int] = set()
+            for start in range(0, len(ids), 500):  # SQLite takes at most 999 parameters
+                batch = ids[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                cur = self.index.db.execute(
+                    f"SELECT row FROM chunks WHERE article_id IN ({marks})", batch
+                )
+                rows.update(int(r[0]) for r in cur)
+            self._scope_rows[scope] = frozenset(rows)
+        return self._scope_rows[scope]
+
+    def _dense(self, query: np.ndarray, rows: frozenset[int] | None) -> list[tuple[int, float]]:
+        """The CANDIDATES nearest chunks, among `rows` when given: (row, cosine), best first."""
+        if rows is None:
+            return self.index.search(query, CANDIDATES)
+        if len(rows) <= EXACT_WITHIN:
+            scored = self.index.cosine(query, sorted(rows))
+            return sorted(scored.items(), key=lambda rs: -rs[1])[:CANDIDATES]
+        vectors = self.index.vectors
+        selector = faiss.IDSelectorBatch(np.fromiter(rows, dtype=np.int64))
+        if isinstance(vectors, faiss.IndexHNSW):
+            # Filtering inside the graph walk skips out-of-scope nodes: look wider for them.
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # not in stubs
+            params.efSearch = 4 * CANDIDATES
+        else:
+            params = faiss.SearchParameters()
+        params.sel = selector
+        scores, found = vectors.search(query.reshape(1, -1), CANDIDATES, params=params)
+        return [(int(r), float(s)) for r, s in zip(found[0], scores[0], strict=True) if r >= 0]
+
+    def _lexical(self, question: str, rows: frozenset[int] | None) -> list[int]:
+        """The CANDIDATES best keyword hits, among `rows` when given."""
+        if rows is None:
+            return self.index.keyword_search(keywords(question), CANDIDATES)
+        if not rows:
+            return []
+        # A scope holding a tenth of the chunks needs about ten times the hits to keep CANDIDATES.
+        fetch = min(KEYWORD_FETCH_MAX, CANDIDATES * max(1, -(-len(self.index) // len(rows))))
+        hits = self.index.keyword_search(keywords(question), fetch)
+        return [r for r in hits if r in rows][:CANDIDATES]
+
     def retrieve(
         self,
         question: str,
@@ -144,6 +205,8 @@ class Retriever:
         min_score: float,
         budget_tokens: int,
         options: Sequence[str] = (),
+        scope: Scope | None = None,
+        newest_first: bool = False,
     ) -> list[Passage]:
         """The k best chunks, as passages best first, relevant by keyword or cosine, in budget.
 
@@ -152,14 +215,14 @@ class Retriever:
         For a choice question, candidates that name one of its `options` come first: a passage
         that names none cannot tell the options apart (RealTime QA weeks 1-4: the right option
         is in the passages for 55% of questions instead of 46%).
+
+        With a `scope`, only chunks of the articles it admits are searched (see `in_scope`).
+        With `newest_first` (a "latest" question), the relevant candidates go newest first.
         """
+        rows = self.in_scope(scope) if scope is not None and scope.active else None
         query = self.embedder.embed([question])[0]  # (dim,) float32
-        dense = self.index.search(query, CANDIDATES) if self.mode != "lexical" else []
-        lexical = (
-            self.index.keyword_search(keywords(question), CANDIDATES)
-            if self.mode != "dense"
-            else []
-        )
+        dense = self._dense(query, rows) if self.mode != "lexical" else []
+        lexical = self._lexical(question, rows) if self.mode != "dense" else []
         order = fuse(([r for r, _ in dense], 1.0), (lexical, KEYWORD_WEIGHT))[: 3 * k + 3]
         cosine = dict(dense)
         cosine.update(self.index.cosine(query, [r for r in order if r not in cosine]))
@@ -168,6 +231,16 @@ class Retriever:
             naming = {r for r in order if named_options(chunks[r].text, list(options))}
             order = [r for r in order if r in naming] + [r for r in order if r not in naming]
         keyword_hits = set(lexical)
+        if newest_first:
+            # The recency rule, kept simple: relevance picks the pool, the date orders it. The
+            # pool is the 2k best-ranked candidates that pass the relevance gate, so a new but
+            # barely related article cannot jump ahead of the evidence; within it the newest
+            # article comes first, undated ones last, and equal dates keep their rank.
+            relevant = [r for r in order if cosine[r] >= min_score or r in keyword_hits]
+            pool = relevant[: 2 * k]
+            dates = {r: self._meta(chunks[r].article_id).published for r in pool}
+            newest = sorted(pool, key=lambda r: dates[r], reverse=True)  # stable for ties
+            order = newest + [r for r in order if r not in dates]
         groups: list[list[Chunk]] = []  # merged chunks, in rank order of their best member
         scores: list[float] = []
         chosen: list[np.ndarray] = []  # vectors of the chunks taken, to skip near-duplicates

@@ -67,8 +67,9 @@ def test_answer_cites_given_passages_with_exact_quotes(
     data = answer.to_dict()
     assert set(data) == {
         "question", "answer", "abstained", "citations", "passages", "timings",
-        "prompt_tokens", "completion_tokens", "verification", "searched_for",
+        "prompt_tokens", "completion_tokens", "verification", "searched_for", "as_of",
     }  # fmt: skip
+    assert data["as_of"] == ""  # the seed article has no date
     assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
     assert data["passages"][0]["n"] == 1 and data["passages"][0]["text"]
 

@@ -14,6 +14,7 @@ import pytest
 
 from rag.assistant import Assistant
 from rag.cli import main
+from rag.filters import Scope
 
 
 class FakeAnswer:
@@ -29,12 +30,19 @@ class FakeAssistant:
 
     def __init__(self) -> None:
         self.asked: list[tuple[str, list[str]]] = []
+        self.scopes: list[Scope | None] = []
 
     def load(self) -> None:
         pass
 
-    def ask(self, question: str, history: list[str] = []) -> FakeAnswer:  # noqa: B006
+    def ask(
+        self,
+        question: str,
+        history: list[str] = [],  # noqa: B006
+        scope: Scope | None = None,
+    ) -> FakeAnswer:
         self.asked.append((question, list(history)))
+        self.scopes.append(scope)
         return FakeAnswer(question, list(history))
 
 
