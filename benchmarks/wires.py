@@ -1,0 +1,237 @@
+"""Wire copies: is the threshold right, how many copies are there, and what collapsing does.
+
+Usage: .venv/bin/python benchmarks/wires.py [--weeks 20220701 ...] [--bbc-limit N] [--no-retrieval]
+           [--cache DIR] [--out FILE]
+
+1. Separation: every labelled pair of evals/wire_pairs.jsonl (read and labelled copy / not
+   copy) with its exact Jaccard on 3- and 5-word shingles, and the errors of each threshold.
+2. Groups, per set (each RealTime QA week, as `rag eval` indexes it; BBC's 2,225 articles as
+   benchmarks/retrieval_modes.py indexes them, without their headlines): articles, groups with
+   more than one member, duplicates removed (articles minus groups).
+3. Retrieval (real MiniLM, hybrid, no LLM), top 5 as `rag.evaluation` ranks them:
+   - RealTime QA: recall@5 = the gold option is named in a top-5 passage (`named_options`, as
+     `rag.evaluation._rank`), for the multiple-choice question text;
+   - BBC: known-item search by headline: recall@5 = the article itself (or, once collapsed, the
+     copy it is cited from: same group) in the top 5;
+   - duplicates: top-5 passages from an article whose story (group) an earlier passage of
+     another article already showed.
+   Three variants: `before` = retrieve(q, 5); `collapsed` = collapse(retrieve(q, 5)) (copies
+   dropped, nothing refills); `refilled` = collapse(retrieve(q, 10))[:5].
+
+Indexes: the RealTime QA weeks in indexes/ (`realtimeqa_index`, shared with `rag eval`), BBC in
+--cache (default /tmp/rag-bench-indexes/bbc-2225, shared with retrieval_modes.py). Reads
+../shared in place. Writes benchmarks/results/wires.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.articles import Article, make_article  # noqa: E402
+from rag.datasets import load_dataset, realtimeqa_articles, realtimeqa_index  # noqa: E402
+from rag.embedding import make_embedder  # noqa: E402
+from rag.questions import named_options  # noqa: E402
+from rag.records import Passage  # noqa: E402
+from rag.retrieval import Retriever  # noqa: E402
+from rag.store import Index, build_index  # noqa: E402
+from rag.wires import THRESHOLD, Grouper, collapse, jaccard, shingles  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+WEEKS = SHARED / "corpora" / "realtimeqa"
+BBC = SHARED / "corpora" / "bbc"
+LABELS = ROOT / "evals" / "wire_pairs.jsonl"
+K = 5
+CHUNK_TOKENS, CHUNK_OVERLAP = 60, 1  # the defaults (rag.config)
+
+
+def bbc_articles(limit: int | None) -> list[tuple[Article, str]]:
+    """(article without its headline, headline), as benchmarks/retrieval_modes.py reads them."""
+    out = []
+    for path in sorted(BBC.glob("*/*.txt"))[:limit]:
+        raw = path.read_text(encoding="utf-8", errors="replace").strip()
+        headline, _, body = raw.partition("\n")
+        out.append((make_article(path, path.parent.name + "/" + path.stem, body.strip()), headline))
+    return out
+
+
+def separation(texts: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Jaccard of each labelled pair at 3 and 5 words, and each threshold's errors."""
+    pairs = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
+    rows = []
+    for p in pairs:
+        a, b = texts[p["set"]][p["a"]], texts[p["set"]][p["b"]]
+        j = {n: round(jaccard(shingles(a, n), shingles(b, n)), 3) for n in (3, 5)}
+        rows.append(
+            {
+                "set": p["set"],
+                "a": p["a"],
+                "b": p["b"],
+                "copy": p["copy"],
+                **{f"j{n}": j[n] for n in j},
+            }
+        )
+    out: dict[str, Any] = {"pairs": len(rows), "copies": sum(r["copy"] for r in rows)}
+    for n in (3, 5):
+        key = f"j{n}"
+        copies = [r[key] for r in rows if r["copy"]]
+        others = [r[key] for r in rows if not r["copy"]]
+        errors = {
+            f"{t / 100:.2f}": sum(c < t / 100 for c in copies) + sum(o >= t / 100 for o in others)
+            for t in range(30, 81, 5)
+        }
+        out[f"{n}_words"] = {
+            "lowest_copy": min(copies),
+            "highest_not_copy": max(others),
+            "errors_by_threshold": errors,
+        }
+    out["chosen"] = {"shingle_words": 5, "threshold": THRESHOLD}
+    out["rows"] = rows
+    return out
+
+
+def group_stats(articles: list[Article], index: Index | None) -> dict[str, int]:
+    """Articles, groups with more than one member, duplicates removed; from the index when
+    built, else from a Grouper fed the articles in the order the store adds them."""
+    if index is not None:
+        groups = [index.group_of(a.id) for a in articles]
+    else:
+        grouper = Grouper()
+        groups = [grouper.add(a) for a in articles]
+    sizes: dict[int | None, int] = {}
+    for g in groups:
+        sizes[g] = sizes.get(g, 0) + 1
+    return {
+        "articles": len(articles),
+        "groups": len(sizes),
+        "groups_with_copies": sum(1 for n in sizes.values() if n > 1),
+        "duplicates_removed": len(articles) - len(sizes),
+        "largest_group": max(sizes.values(), default=0),
+    }
+
+
+def duplicates(passages: list[Passage], index: Index) -> int:
+    """Passages from an article whose group another article's passage already showed."""
+    shown: dict[int | str, str] = {}
+    dup = 0
+    for p in passages:
+        g = index.group_of(p.chunk.article_id)
+        key: int | str = g if g is not None else p.chunk.article_id
+        if shown.setdefault(key, p.chunk.article_id) != p.chunk.article_id:
+            dup += 1
+    return dup
+
+
+Relevant = Callable[[Passage], bool]
+
+
+def retrieval(index: Index, embedder: Any, queries: list[tuple[str, Relevant]]) -> dict[str, Any]:
+    retriever = Retriever(index, embedder, "hybrid")
+    variants: dict[str, list[list[Passage]]] = {"before": [], "collapsed": [], "refilled": []}
+    started = time.perf_counter()
+    for query, _ in queries:
+        top = retriever.retrieve(query, K, -1.0, 10**9)
+        variants["before"].append(top)
+        variants["collapsed"].append(collapse(top, index))
+        variants["refilled"].append(
+            collapse(retriever.retrieve(query, 2 * K, -1.0, 10**9), index)[:K]
+        )
+    out: dict[str, Any] = {
+        "queries": len(queries),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    for name, tops in variants.items():
+        hits = [any(rel(p) for p in top[:K]) for top, (_, rel) in zip(tops, queries, strict=True)]
+        dups = [duplicates(top[:K], index) for top in tops]
+        out[name] = {
+            f"recall@{K}": round(sum(hits) / len(hits), 4) if hits else None,
+            "duplicate_passages_in_top5": sum(dups),
+            "queries_with_duplicates": sum(1 for d in dups if d),
+            "mean_passages": round(sum(len(t[:K]) for t in tops) / max(len(tops), 1), 2),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weeks", nargs="*", help="e.g. 20220701 (default: every week)")
+    parser.add_argument("--bbc-limit", type=int, help="only the first N BBC files")
+    parser.add_argument("--no-retrieval", action="store_true", help="separation and groups only")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/rag-bench-indexes"))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/wires.json")
+    args = parser.parse_args()
+    files = sorted(WEEKS.glob("*_qa.jsonl"))
+    if args.weeks:
+        files = [f for f in files if f.name.split("_")[0] in args.weeks]
+    bbc = bbc_articles(args.bbc_limit)
+    texts: dict[str, dict[str, str]] = {"bbc": {a.title + ".txt": a.text for a, _ in bbc}}
+    weeks = {qa: realtimeqa_articles(qa)[1] for qa in sorted(WEEKS.glob("*_qa.jsonl"))}
+    for qa, articles in weeks.items():
+        texts[f"realtimeqa/{qa.name[:8]}"] = {a.id: a.text for a in articles}
+    report: dict[str, Any] = {"separation": separation(texts), "sets": {}}
+    sep = report["separation"]
+    for n in (3, 5):
+        s = sep[f"{n}_words"]
+        print(f"{n}-word shingles: lowest copy {s['lowest_copy']}, highest not-copy "
+              f"{s['highest_not_copy']}, errors by threshold {s['errors_by_threshold']}", flush=True)  # fmt: skip
+    embedder = None if args.no_retrieval else make_embedder("all-minilm-l6-v2")
+    for qa in files:
+        articles = weeks[qa]
+        index = None
+        if embedder is not None:
+            started = time.perf_counter()
+            path = realtimeqa_index(qa, embedder, CHUNK_TOKENS, CHUNK_OVERLAP)
+            print(
+                f"{qa.name}: index {path} ready in {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+            index = Index(path)
+        row: dict[str, Any] = group_stats(articles, index)
+        if index is not None:
+            items = load_dataset(qa)
+            queries = [
+                (it.question, lambda p, it=it: it.gold in named_options(p.chunk.text, it.choices))
+                for it in items
+            ]  # type: ignore[misc]
+            row["retrieval"] = retrieval(index, embedder, queries)
+            index.close()
+        report["sets"][f"realtimeqa/{qa.name[:8]}"] = row
+        print(qa.name[:8], json.dumps(row), flush=True)
+    index = None
+    if embedder is not None:
+        path = args.cache / f"bbc-{len(bbc)}"
+        started = time.perf_counter()
+        build_index(path, [a for a, _ in bbc], embedder, CHUNK_TOKENS, CHUNK_OVERLAP)
+        print(f"bbc: index {path} ready in {time.perf_counter() - started:.0f} s", flush=True)
+        index = Index(path)
+    row = group_stats([a for a, _ in bbc], index)
+    if index is not None:
+
+        def same_story(target: str, idx: Index = index) -> Relevant:
+            group = idx.group_of(target)
+            return lambda p: (
+                p.chunk.article_id == target
+                or (group is not None and idx.group_of(p.chunk.article_id) == group)
+            )
+
+        row["retrieval"] = retrieval(index, embedder, [(h, same_story(a.id)) for a, h in bbc])
+    report["sets"]["bbc"] = row
+    print("bbc", json.dumps(row), flush=True)
+    report["totals"] = {
+        key: sum(r[key] for r in report["sets"].values())
+        for key in ("articles", "groups_with_copies", "duplicates_removed")
+    }
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
