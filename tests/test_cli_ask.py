@@ -148,6 +148,15 @@ def test_a_good_batch_from_stdin_exits_zero(
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     assert main(["ask", "--batch", "-"]) == 0
     assert fake.asked == [("Who spoke?", []), ("Why?", [])]
+    assert fake.scopes == [Scope(), Scope()]
+
+
+def test_a_batch_is_asked_in_the_scope_of_the_flags(
+    fake: FakeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Who spoke?\n")))
+    assert main(["ask", "--batch", "-", "--source", "Reuters", "--until", "2022-06-30"]) == 0
+    assert fake.scopes == [Scope(until="2022-06-30", source="Reuters")]
 
 
 def test_eval_checks_its_limit_and_questions_before_loading(
