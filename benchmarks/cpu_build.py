@@ -34,10 +34,11 @@ CHILD = """
 import json, os, sys, time
 import llama_cpp
 from rag import cpu
+from rag.config import load_settings
 from rag.models import resolve_model
 
 n_prompt, n_decode, threads, batch = (int(a) for a in sys.argv[1:5])
-llm = llama_cpp.Llama(str(resolve_model("default")), n_ctx=2048, n_threads=threads,
+llm = llama_cpp.Llama(str(resolve_model(load_settings().model)), n_ctx=2048, n_threads=threads,
                       n_threads_batch=batch, n_batch=512, verbose=False)
 text = open(os.path.join(os.getcwd(), "seeds", "000_6d30a0e044389692.txt")).read()
 tokens = llm.tokenize(text.encode())[:n_prompt]

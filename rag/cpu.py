@@ -12,6 +12,7 @@ Standard library only: the Makefile runs it before the package's dependencies ar
     python -m rag.cpu cmake-args     # the options for this CPU
     python -m rag.cpu install PIP    # build (once per options) and install into PIP's venv
     python -m rag.cpu kernels        # what the installed build uses (llama_print_system_info)
+    python -m rag.cpu busy           # cores other processes keep busy now (threads per answer)
 
 Why explicit options and not `-march=native` (GGML_NATIVE=ON): native turns on the AMX kernels
 on AMX-capable Xeons, and those crashed (SIGSEGV in ggml_backend_amx_mul_mat) on our VMs. Here
@@ -19,6 +20,9 @@ AMX stays off everywhere while AVX-512, VNNI and BF16 are used where the CPU has
 llama.cpp's runtime dispatch (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS): llama-cpp-python never
 calls ggml_backend_load_all, its Sapphire Rapids variant carries the same AMX kernels, and it
 compiles the CPU backend about eight times over.
+
+Also owns how many cores other processes keep busy right now, which sets the threads of each
+answer (generation.py).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rag.models import cache_dir  # standard library only, like this module
@@ -119,6 +124,32 @@ def kernels() -> str:
     return " | ".join(part for part in parts if part.endswith("= 1"))
 
 
+def busy_elsewhere(samples: int = 5) -> int:
+    """Cores that other processes keep busy right now: the threads running system-wide
+    (/proc/loadavg) less this process's own, the fewest over a few samples ~2 ms apart, so a
+    passing blip does not count and a busy loop, an indexing run or a second model does.
+    0 where /proc is not there."""
+    fewest: int | None = None
+    for i in range(samples):
+        try:
+            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+            own = sum(_running(stat) for stat in Path("/proc/self/task").glob("*/stat"))
+        except (OSError, ValueError, IndexError):
+            return 0
+        others = max(0, running - own)
+        fewest = others if fewest is None else min(fewest, others)
+        if i + 1 < samples:
+            time.sleep(0.002)
+    return fewest or 0
+
+
+def _running(stat: Path) -> bool:
+    try:  # "pid (name) S ...": the state follows the last ")"; a thread may end meanwhile
+        return stat.read_text().rpartition(")")[2].split()[0] == "R"
+    except (OSError, IndexError):
+        return False
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["cmake-args"]:
         print(" ".join(_requested_args()))
@@ -126,8 +157,10 @@ def main(argv: list[str]) -> int:
         install(argv[1])
     elif argv[:1] == ["kernels"]:
         print(kernels())
+    elif argv[:1] == ["busy"]:
+        print(busy_elsewhere())
     else:
-        print("usage: python -m rag.cpu cmake-args | install PIP | kernels", file=sys.stderr)
+        print("usage: python -m rag.cpu cmake-args | install PIP | kernels | busy", file=sys.stderr)
         return 2
     return 0
 

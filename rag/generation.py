@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag import warmstart
+from rag import cpu, warmstart
 from rag.errors import RagError
 from rag.models import resolve_model
 
@@ -100,6 +100,9 @@ class LlamaGenerator:
         cores = os.cpu_count() or 2
         self.n_threads = n_threads or max(1, cores - 1)
         self.n_threads_batch = max(cores, self.n_threads)
+        # With n_threads = 0 each answer also leaves out the cores other processes keep busy
+        # at that moment: a thread that waits for a busy core holds up all the others.
+        self.adaptive = not n_threads
         self.usage = Usage()
         self._llm: Any = None
         self._warmed = False
@@ -178,6 +181,9 @@ class LlamaGenerator:
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         llm = self.load()
+        busy = cpu.busy_elsewhere() if self.adaptive else 0
+        free = max(1, (os.cpu_count() or 2) - busy)
+        llm._ctx.set_n_threads(min(self.n_threads, free), min(self.n_threads_batch, free))
         if not self._warmed:
             self._warmed = True
             self.warm(messages)

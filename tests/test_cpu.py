@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -61,3 +64,22 @@ def test_wheel_cache_is_keyed_by_the_options(tmp_path: Path) -> None:
 def test_requirement_pins_the_version_that_is_built() -> None:
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     assert f"llama-cpp-python=={cpu.LLAMA_VERSION}" in project["project"]["dependencies"]
+
+
+def test_a_busy_loop_elsewhere_counts_as_a_busy_core() -> None:
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # started and runnable
+        assert cpu.busy_elsewhere() >= 1
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def test_thread_state_is_read_after_the_name(tmp_path: Path) -> None:
+    # A thread name may hold ") S" itself; the state is the field after the last ")".
+    stat = tmp_path / "stat"
+    stat.write_text("4242 (odd) S name) R 1 4242 4242 0 -1")
+    assert cpu._running(stat)
+    stat.write_text("4242 (python3) S 1 4242 4242 0 -1")
+    assert not cpu._running(stat)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rag import warmstart
+from rag import cpu, warmstart
 from rag.generation import LlamaGenerator, Message
 
 
@@ -23,6 +23,11 @@ class FakeLlama:
         self.input_ids = np.zeros(4096, dtype=np.intc)
         self.evaluated: list[int] = []
         self.ctx = None
+        self._ctx = self  # llama-cpp-python's context object, which sets the threads
+        self.threads: list[tuple[int, int]] = []
+
+    def set_n_threads(self, n_threads: int, n_threads_batch: int) -> None:
+        self.threads.append((n_threads, n_threads_batch))
 
     def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
         return list(text)
@@ -167,3 +172,27 @@ def test_an_unwritable_cache_only_costs_the_prefix(cache: Path, model: Path) -> 
     cache.mkdir()
     (cache / "states").write_text("a file where the folder should be")
     assert ask(generator(model), "Who?") == "ok"
+
+
+def test_each_answer_leaves_out_the_cores_busy_elsewhere(
+    cache: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    gen = generator(model)
+    llm = gen._llm
+    for busy in (0, 1, 3, 6):
+        monkeypatch.setattr(cpu, "busy_elsewhere", lambda busy=busy: busy)
+        ask(gen, "Q2?")
+    # decode: all cores but one, prompts: all cores, then neither more than the free ones
+    assert llm.threads == [(3, 4), (3, 3), (1, 1), (1, 1)]
+
+
+def test_a_thread_count_set_by_the_user_is_kept_under_load(
+    cache: Path, model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(cpu, "busy_elsewhere", lambda: 3)
+    gen = LlamaGenerator(str(model), n_threads=2)
+    gen._llm = llm = FakeLlama()
+    ask(gen, "Q2?")
+    assert llm.threads == [(2, 4)]
