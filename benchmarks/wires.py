@@ -6,8 +6,9 @@ Usage: .venv/bin/python benchmarks/wires.py [--weeks 20220701 ...] [--bbc-limit 
 1. Separation: every labelled pair of evals/wire_pairs.jsonl (read and labelled copy / not
    copy) with its exact Jaccard on 3- and 5-word shingles, and the errors of each threshold.
 2. Groups, per set (each RealTime QA week, as `rag eval` indexes it; BBC's 2,225 articles as
-   benchmarks/retrieval_modes.py indexes them, without their headlines): articles, groups with
-   more than one member, duplicates removed (articles minus groups).
+   benchmarks/retrieval_modes.py indexes them, without their headlines): articles, identical
+   texts the store skips at ingest anyway, groups with more than one member, and the copies
+   collapsing removes (indexed articles minus groups).
 3. Retrieval (real MiniLM, hybrid, no LLM), top 5 as `rag.evaluation` ranks them:
    - RealTime QA: recall@5 = the gold option is named in a top-5 passage (`named_options`, as
      `rag.evaluation._rank`), for the multiple-choice question text;
@@ -99,21 +100,28 @@ def separation(texts: dict[str, dict[str, str]]) -> dict[str, Any]:
 
 
 def group_stats(articles: list[Article], index: Index | None) -> dict[str, int]:
-    """Articles, groups with more than one member, duplicates removed; from the index when
-    built, else from a Grouper fed the articles in the order the store adds them."""
+    """Articles given; identical texts the store skips at ingest (before any grouping); near-copy
+    groups among the rest. From the index when built, else from a Grouper fed the articles in
+    the order the store adds them."""
+    first: dict[str, Article] = {}  # the store keeps the first article of each text
+    for a in articles:
+        first.setdefault(a.sha256, a)
+    unique = list(first.values())
     if index is not None:
-        groups = [index.group_of(a.id) for a in articles]
+        groups = [index.group_of(a.id) for a in index.article_infos()]
     else:
         grouper = Grouper()
-        groups = [grouper.add(a) for a in articles]
+        groups = [grouper.add(a) for a in unique]
     sizes: dict[int | None, int] = {}
     for g in groups:
         sizes[g] = sizes.get(g, 0) + 1
     return {
         "articles": len(articles),
+        "identical_skipped": len(articles) - len(groups),
+        "indexed": len(groups),
         "groups": len(sizes),
         "groups_with_copies": sum(1 for n in sizes.values() if n > 1),
-        "duplicates_removed": len(articles) - len(sizes),
+        "copies_collapsed": len(groups) - len(sizes),
         "largest_group": max(sizes.values(), default=0),
     }
 
@@ -227,7 +235,7 @@ def main() -> None:
     print("bbc", json.dumps(row), flush=True)
     report["totals"] = {
         key: sum(r[key] for r in report["sets"].values())
-        for key in ("articles", "groups_with_copies", "duplicates_removed")
+        for key in ("articles", "identical_skipped", "groups_with_copies", "copies_collapsed")
     }
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"written to {args.out}")
