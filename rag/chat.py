@@ -39,7 +39,7 @@ from rag.render import (
     render_partial,
     render_sources,
 )
-from rag.store import MANIFEST, Index, build_index, resolve_index
+from rag.store import FORMAT_VERSION, MANIFEST, Index, Manifest, build_index, resolve_index
 from rag.uploads import accept, add_uploads, uploads_dir
 
 log = logging.getLogger(__name__)
@@ -407,9 +407,18 @@ def launch(
 
 
 def ensure_index(settings: Settings, seeds: Path = Path("seeds")) -> Path:
-    """The index path; when it is missing or empty, index the seed articles into it first."""
+    """The index path; when it is missing or empty, index the seed articles into it first, and
+    when it was built by an older version, upgrade it."""
     path = resolve_index(settings.index)
     if (path / MANIFEST).is_file():
+        if Manifest.read(path).format_version != FORMAT_VERSION:
+            # `make run` after an upgrade: re-embed what is stored rather than stop with a
+            # "rebuild it" message; the old index stays in place until the new one is written.
+            print(f"upgrading {path} to this version's index format (once)…", file=sys.stderr)
+            build_index(
+                path, [], make_embedder(settings.embedder), settings.chunk_tokens,
+                settings.chunk_overlap, rebuild=True,
+            )  # fmt: skip
         index = Index(path)
         empty = not index.article_infos()
         index.close()

@@ -425,3 +425,27 @@ def test_auth_flag_and_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str
     assert err.startswith("error: --host 0.0.0.0") and len(err.strip().splitlines()) == 1
     assert main(["chat", "--auth", "nopassword"]) == 1
     assert "USER:PASSWORD" in capsys.readouterr().err
+
+
+def test_an_index_of_an_older_format_is_upgraded_before_the_chat_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from rag import chat
+    from rag.store import FORMAT_VERSION, MANIFEST
+
+    embedder = FakeEmbedder()
+    path = tmp_path / "old"
+    articles = list(load_articles(find_files([Path("seeds")]), print))
+    build_index(path, articles, embedder, 120, 20)
+    manifest = json.loads((path / MANIFEST).read_text())
+    (path / MANIFEST).write_text(json.dumps({**manifest, "format_version": FORMAT_VERSION - 1}))
+    with pytest.raises(RagError, match="rebuild"):
+        Index(path)
+    monkeypatch.setattr(chat, "make_embedder", lambda name: embedder)
+
+    assert chat.ensure_index(Settings(index=str(path)), seeds=tmp_path / "no-seeds") == path
+    index = Index(path)
+    assert [a.id for a in index.articles()] == [a.id for a in articles]
+    index.close()
