@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from pathlib import Path
@@ -166,3 +167,32 @@ def test_rag_list_shows_which_article_is_a_copy(
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert lines[docs["late"].id].endswith(f"(copy of {docs['early'].id})")
     assert "copy of" not in lines[docs["early"].id] + lines[docs["other"].id]
+    assert main(["list", "--json", "--index", str(path)]) == 0
+    rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows[docs["late"].id]["copy_of"] == docs["early"].id
+    assert rows[docs["late"].id]["group"] == rows[docs["early"].id]["group"] is not None
+
+
+def test_removing_the_earliest_copy_leaves_the_next_one_representing_the_group(
+    tmp_path: Path, embedder: FakeEmbedder, docs: dict[str, Article]
+) -> None:
+    path = tmp_path / "idx"
+    build_index(path, list(docs.values()), embedder, 40, 0)
+    build_index(path, [], embedder, 40, 0, remove=[docs["early"].id])
+    index = Index(path)
+    group = index.group_of(docs["late"].id)
+    assert group is not None and index.group_members(group) == [docs["late"].id]
+    assert all(a.copy_of == "" for a in index.article_infos())
+
+
+def test_an_edited_copy_that_no_longer_matches_leaves_its_group(
+    tmp_path: Path, embedder: FakeEmbedder, docs: dict[str, Article]
+) -> None:
+    path = tmp_path / "idx"
+    build_index(path, list(docs.values()), embedder, 40, 0)
+    rewritten = article(tmp_path, "late", story(3), "Daily Post", "2022-07-02")
+    assert rewritten.id == docs["late"].id
+    build_index(path, [rewritten], embedder, 40, 0)
+    index = Index(path)
+    groups = {index.group_of(a.id) for a in docs.values()}
+    assert len(groups) == 3 and None not in groups
