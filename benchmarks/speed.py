@@ -80,15 +80,23 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
 
 
 def markdown(table: list[list[str]], when: str, load: float) -> str:
+    name = next((line.partition(":")[2].strip() for line in _cpuinfo() if "model name" in line), "")
     lines = [
-        f"Measured by `make bench` on {when} ({os.cpu_count()} cores, 1-min load average "
-        f"{load:.2f} at the start); ratios are within one run.",
+        f"Measured by `make bench` on {when} ({name or 'CPU'}, {os.cpu_count()} cores, 1-min "
+        f"load average {load:.2f} at the start); ratios are within one run.",
         "",
         "| measure | this run | baseline, same run | ratio | target |",
         "|---|---|---|---|---|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in table]
     return "\n".join(lines)
+
+
+def _cpuinfo() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
 
 
 def write_readme(text: str) -> None:
