@@ -44,8 +44,19 @@ class Recording:
     def usage(self) -> Any:
         return self.inner.usage
 
+    @property
+    def temperature(self) -> float:
+        return self.inner.temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        self.inner.temperature = value
+
     def load(self) -> Any:
         return self.inner.load()
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         self.messages.append(messages)

@@ -45,9 +45,13 @@ class CachedGenerator:
         self.path = path
         self.store: dict[str, list] = json.loads(path.read_text()) if path.is_file() else {}
         self.usage = Usage()
+        self.temperature = 0.0  # answers are cached by prompt alone
+
+    def load(self) -> None:
+        """Nothing: the inner model loads when a prompt is not cached."""
 
     def count_tokens(self, text: str) -> int:
-        return int(self.inner.count_tokens(text))  # type: ignore[attr-defined]
+        return self.inner.count_tokens(text)
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         key = _key(messages)

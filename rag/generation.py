@@ -36,7 +36,19 @@ class Usage:
 
 
 class Generator(Protocol):
+    """What the Assistant needs of an answer model, in-process or behind a server."""
+
     usage: Usage  # of the last completed stream
+    temperature: float  # set by the Assistant before each answer (a chat session's choice)
+
+    def load(self) -> object:
+        """Get ready now (load the weights, reach the server) instead of at the first answer;
+        a RagError says what is wrong."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the model's vocabulary (or an estimate), for the prompt budget."""
+        ...
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         """Yield the answer in pieces as the model produces them."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from rag.chunking import count_tokens
 from rag.generation import Message, Usage
 
 STOP = {"what", "that", "with", "from", "this", "about", "said", "have", "their", "which", "were"}
@@ -43,6 +44,14 @@ class ScriptedGenerator:
         self.replies = list(replies)
         self.prompts: list[list[Message]] = []
         self.usage = Usage()
+        self.temperature = 0.0
+        self.loads = 0
+
+    def load(self) -> None:
+        self.loads += 1
+
+    def count_tokens(self, text: str) -> int:
+        return count_tokens(text)  # cl100k, as an engine that cannot count would estimate
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         self.prompts.append(messages)
