@@ -56,6 +56,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", help=f"model preset ({', '.join(PRESETS)}) or a path to a .gguf file"
     )
+    parser.add_argument("--llm-url", metavar="URL",
+                        help="answer with the model of this OpenAI-compatible server "
+                        "(http://HOST:PORT/v1) instead of --model in-process")  # fmt: skip
+    parser.add_argument("--llm-model", metavar="NAME",
+                        help="the model's name on that server (default: the first it lists)")  # fmt: skip
+    parser.add_argument("--llm-key", metavar="KEY", help="that server's API key, if it needs one")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="password-protect the page (required off localhost and with --share)")  # fmt: skip
     _scope_flags(p)
     _common(p)
+
+    p = sub.add_parser("serve", help="serve an OpenAI-compatible API (http://127.0.0.1:8000/v1)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--api-key", metavar="KEY",
+                   help="require 'Authorization: Bearer KEY' (required off localhost)")  # fmt: skip
+    p.add_argument("--k", type=int, dest="top_k", help="passages to give the model")
+    _retrieval_flag(p)
+    _verify_flag(p)
+    _common(p)
     return parser
 
 
@@ -139,6 +155,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     flags = {
         k: getattr(args, k, None)
         for k in ("index", "model", "top_k", "chunk_tokens", "embedder", "retrieval")
+        + ("llm_url", "llm_model", "llm_key")
     }
     if getattr(args, "no_verify", False):
         flags["verify"] = False
@@ -511,6 +528,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return serve(_settings(args), args.host, args.port, args.share, args.auth, scope)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.api import serve
+
+    return serve(_settings(args), args.host, args.port, args.api_key)
+
+
 COMMANDS = {
     "index": cmd_index,
     "list": cmd_list,
@@ -519,6 +542,7 @@ COMMANDS = {
     "quotes": cmd_quotes,
     "eval": cmd_eval,
     "chat": cmd_chat,
+    "serve": cmd_serve,
 }
 
 
