@@ -1,0 +1,70 @@
+"""`rag serve` as a real server (MiniLM, llama.cpp with smollm2), asked through the official
+`openai` client the way another program would. The server indexes seeds/ itself on start."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_chat_api import SEED, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
+    from openai import OpenAI
+
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / SEED.name).write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "RAG_MAX_ANSWER_TOKENS": "48"}
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rag", "serve", "--model", "smollm2-135m", "--port", str(port),
+             "--index", str(tmp_path / "idx")],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300  # indexing and loading both models on 2 busy cores
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"rag serve exited {server.returncode}:\n{log.read_text()[-3000:]}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r,
+            ):
+                if r.status == 200:  # 503 while the models load
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail(f"rag serve did not get ready:\n{log.read_text()[-3000:]}")
+            time.sleep(1)
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
+        done = client.chat.completions.create(
+            model="smollm2-135m",
+            messages=[{"role": "user", "content": "What did Zakharova urge Washington to do?"}],
+            timeout=300,
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert done.model == "smollm2-135m" and done.choices[0].message.content
+    extra = done.model_extra or {}
+    assert isinstance(extra["abstained"], bool) and extra["searched_for"]
+    assert extra["abstained"] or extra["sources"]
+    text = SEED.read_text(encoding="utf-8").strip()
+    for source in extra["sources"]:
+        assert source["source"].endswith(SEED.name)
+        for c in source["citations"]:
+            assert text[c["start_char_index"] : c["end_char_index"]] == c["cited_text"]
