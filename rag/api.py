@@ -1,18 +1,16 @@
 """`rag serve`: an OpenAI-compatible HTTP API over one shared Assistant.
 
 Owns: the routes (`/v1/chat/completions` plain and streamed, `/v1/models`, `/v1/articles`,
-`/healthz`), their request and response shapes (OpenAI's, plus `sources` with verbatim quotes
-and offsets), errors in OpenAI's error shape, the bearer-key check, and launching with uvicorn
-(loopback unless there is a key). Leaves answering to `rag.assistant`, upload checks and copies
-to `rag.uploads`, and the model and index to the settings.
+`/healthz`), answering one request at a time, the bearer-key check, 503 while the models load,
+and launching with uvicorn (loopback unless there is a key). Leaves OpenAI's shapes (requests,
+responses, chunks, sources, errors) to `rag.completions`, answering to `rag.assistant`, and
+upload checks and copies to `rag.uploads`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
-import logging
 import socket
 import sys
 import tempfile
@@ -23,25 +21,23 @@ from collections.abc import AsyncIterator, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from rag.assistant import Assistant, check_answer_settings
+from rag.completions import ApiError, CompletionRequest, completion_body, error_body, frames
 from rag.config import Settings
 from rag.errors import RagError
-from rag.filters import make_scope, with_as_of
+from rag.filters import make_scope
 from rag.records import Answer
 from rag.uploads import MB, accept, add_uploads, uploads_dir
 
-log = logging.getLogger(__name__)
 
-ERROR_TYPES = {401: "authentication_error", 503: "server_error", 500: "server_error"}
 UPLOAD_BODY = {  # documents the multipart form read by hand in `upload` (see there why)
     "required": True,
     "content": {
@@ -56,64 +52,6 @@ UPLOAD_BODY = {  # documents the multipart form read by hand in `upload` (see th
         }
     },
 }
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-
-
-def error_body(status: int, message: str, code: str) -> dict[str, Any]:
-    kind = ERROR_TYPES.get(status, "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-
-
-class TextPart(BaseModel):
-    type: str
-    text: str = ""
-
-
-class ChatMessage(BaseModel):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
-
-    def text(self) -> str:
-        if self.content is None or isinstance(self.content, str):
-            return self.content or ""
-        if any(p.type != "text" for p in self.content):
-            raise ApiError(400, "only text message parts are understood", "unsupported_content")
-        return "".join(p.text for p in self.content)
-
-
-class CompletionRequest(BaseModel):
-    """OpenAI's request; fields this assistant has no use for (max_tokens, tools...) are
-    accepted and ignored, so that clients work unchanged. The last four are ours (extra_body)."""
-
-    model_config = ConfigDict(extra="ignore")
-    model: str = ""
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    temperature: float | None = None
-    top_k: int | None = None
-    source: str = ""
-    since: str = ""
-    until: str = ""
-
-
-def sources_of(answer: Answer) -> list[dict[str, Any]]:
-    """One entry per cited passage (by its [n]), each with its quotes and their offsets."""
-    by_n: dict[int, dict[str, Any]] = {}
-    for c in sorted(answer.citations, key=lambda c: (c.n, c.start)):
-        entry = by_n.setdefault(c.n, {
-            "n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
-            "outlet": c.outlet, "url": c.url, "published": c.published,
-            "authors": list(c.authors), "citations": [],
-        })  # fmt: skip
-        entry["citations"].append(
-            {"cited_text": c.quote, "start_char_index": c.start, "end_char_index": c.end}
-        )
-    return list(by_n.values())
 
 
 class Answering:
@@ -164,31 +102,6 @@ class Answering:
                 yield item
         finally:
             stop.set()
-
-
-def _question(req: CompletionRequest) -> tuple[str, list[str]]:
-    """The last user message is the question; earlier user messages are the history."""
-    asked = [m.text() for m in req.messages if m.role == "user"]
-    if req.messages[-1].role != "user":
-        raise ApiError(400, "the last message must be the user's question", "invalid_messages")
-    return asked[-1], asked[:-1]
-
-
-def _usage(answer: Answer) -> dict[str, int]:
-    p, c = answer.prompt_tokens, answer.completion_tokens
-    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-
-
-def _extras(answer: Answer) -> dict[str, Any]:
-    return {
-        "sources": sources_of(answer), "abstained": answer.abstained,
-        "searched_for": answer.searched_for, "verification": answer.verification,
-    }  # fmt: skip
-
-
-def _shown(answer: Answer) -> str:
-    """The answer as the chat shows it: "As of <date>: ..." for a latest-type question."""
-    return with_as_of(answer.answer, answer.as_of, answer.searched_for)
 
 
 def build_api(
@@ -268,7 +181,7 @@ def build_api(
         if req.model and req.model != model():
             raise ApiError(404, f"model {req.model!r} is not served here; GET /v1/models lists "
                            f"{model()!r}", "model_not_found")  # fmt: skip
-        question, history = _question(req)
+        question, history = req.question()
         if len(question) > (limit := assistant.settings.max_question_chars):
             raise ApiError(400, f"the question is {len(question)} characters long; the limit "
                            f"is {limit}", "question_too_long")  # fmt: skip
@@ -286,19 +199,14 @@ def build_api(
             "model": model(),
         }
         if req.stream:
-            frames = _frames(answering.stream(question, history, **kw), head)
-            return StreamingResponse(frames, media_type="text/event-stream",
+            events = frames(answering.stream(question, history, **kw), head)
+            return StreamingResponse(events, media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})  # fmt: skip
         try:
             answer = await answering.ask(question, history, **kw)
         except RagError as exc:
             raise ApiError(500, str(exc), "answer_failed") from None
-        message = {"role": "assistant", "content": _shown(answer)}
-        choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
-        return JSONResponse({
-            **head, "object": "chat.completion", "choices": [choice], "usage": _usage(answer),
-            **_extras(answer),
-        })  # fmt: skip
+        return JSONResponse(completion_body(head, answer))
 
     @app.get("/v1/articles")
     def articles() -> dict[str, Any]:
@@ -372,39 +280,6 @@ async def _save(upload: UploadFile, folder: Path) -> Path:
         while chunk := await upload.read(MB):
             out.write(chunk)
     return path
-
-
-def _chunk(head: dict[str, Any], delta: dict[str, Any], finish: str | None = None,
-           **extra: Any) -> bytes:  # fmt: skip
-    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-    body = {**head, "object": "chat.completion.chunk", "choices": [choice], **extra}
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
-
-
-async def _frames(items: AsyncIterator[str | Answer], head: dict[str, Any]) -> AsyncIterator[bytes]:
-    """OpenAI's chunks: the role, then the text as it comes, then one chunk with finish_reason
-    and the sources. Every frame has `choices`: the usual client loop reads `choices[0]`."""
-    yield _chunk(head, {"role": "assistant", "content": ""})
-    streamed: list[str] = []
-    try:
-        async for item in items:
-            if isinstance(item, Answer):
-                extra = {"usage": _usage(item), **_extras(item)}
-                shown = _shown(item)
-                if shown != "".join(streamed).strip():  # the checks changed it, as `rag ask` prints
-                    extra["answer"] = shown
-                yield _chunk(head, {}, "stop", **extra)
-            else:
-                streamed.append(item)
-                yield _chunk(head, {"content": item})
-    except Exception as exc:  # headers are sent: the error goes in a frame, which clients raise
-        if not isinstance(exc, RagError):
-            log.exception("streaming an answer failed")
-        message = (
-            str(exc) if isinstance(exc, RagError) else f"answering failed ({type(exc).__name__})"
-        )
-        yield _chunk(head, {}, "stop", **error_body(500, message, "answer_failed"))
-    yield b"data: [DONE]\n\n"
 
 
 def serve(settings: Settings, host: str, port: int, api_key: str | None) -> int:

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from rag.articles import find_files, load_articles
 from rag.assistant import Assistant
 from rag.cli import main
 from rag.config import Settings
+from rag.generation import Message
 from rag.index import Index
 from rag.store import build_index
 from tests.conftest import SEED
@@ -167,6 +169,108 @@ def test_a_changed_answer_is_sent_checked_in_the_last_chunk(
     assert extra["abstained"] is True and extra["sources"] == []
     assert extra["verification"] and extra["answer"] == "The articles don't say."
     assert "".join(c.choices[0].delta.content or "" for c in chunks).startswith("I cannot")
+
+
+class OneAtATime(ScriptedGenerator):
+    """Slow pieces, and a note of any answer that started while another was under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy, self.overlaps, self.answers = threading.Lock(), 0, 0
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        if not self.busy.acquire(blocking=False):
+            self.overlaps += 1
+            self.busy.acquire()
+        try:
+            self.answers += 1
+            for piece in [
+                f"Answer {self.answers}: ",
+                "the treaty ",
+                "is not ",
+                "a mutual defense agreement [1].",
+            ]:
+                time.sleep(0.01)
+                yield piece
+        finally:
+            self.busy.release()
+
+
+def test_concurrent_requests_are_answered_one_at_a_time(
+    index: Index, embedder: FakeEmbedder
+) -> None:
+    gen = OneAtATime()
+    app = build_api(Assistant(SETTINGS, index, embedder, gen))
+
+    def ask(i: int) -> str:
+        question = [{"role": "user", "content": QUESTION}]
+        if i % 2:
+            done = client.chat.completions.create(model="smollm2-135m", messages=question)
+            return done.choices[0].message.content or ""
+        chunks = client.chat.completions.create(
+            model="smollm2-135m", messages=question, stream=True
+        )
+        return "".join(c.choices[0].delta.content or "" for c in chunks)
+
+    with running(app) as client, ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(ask, range(8)))
+    assert gen.overlaps == 0 and gen.answers == 8
+    # Each reply is one whole answer: no pieces of another one in it.
+    assert sorted(int(t.split(":")[0].removeprefix("Answer ")) for t in texts) == list(range(1, 9))
+    assert all(t.strip().endswith("is not a mutual defense agreement [1].") for t in texts)
+
+
+class Broken(ScriptedGenerator):
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        yield "The treaty "
+        raise RuntimeError("the model crashed")
+
+
+def test_an_error_mid_stream_reaches_the_client_as_an_error(
+    index: Index, embedder: FakeEmbedder
+) -> None:
+    api = Assistant(SETTINGS, index, embedder, Broken())
+    with running(build_api(api)) as client:
+        stream = client.chat.completions.create(
+            model="smollm2-135m", messages=[{"role": "user", "content": QUESTION}], stream=True
+        )
+        seen = []
+        with pytest.raises(openai.APIError, match="answering failed"):
+            for chunk in stream:
+                seen.append(chunk.choices[0].delta.content)
+        assert "The treaty " in seen
+    # The answer lock was let go by the thread that took it: index changes are not stuck.
+    assert api.lock.acquire(blocking=False)
+    api.lock.release()
+
+
+class Slow(ScriptedGenerator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces = 0
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        for _ in range(500):
+            time.sleep(0.01)
+            self.pieces += 1
+            yield "treaty "
+
+
+def test_a_client_that_hangs_up_stops_its_answer(index: Index, embedder: FakeEmbedder) -> None:
+    gen = Slow()
+    api = Assistant(SETTINGS, index, embedder, gen)
+    with running(build_api(api)) as client:
+        stream = client.chat.completions.create(
+            model="smollm2-135m", messages=[{"role": "user", "content": QUESTION}], stream=True
+        )
+        next(iter(stream))
+        stream.close()
+        deadline = time.monotonic() + 5
+        while not api.lock.acquire(blocking=False):
+            assert time.monotonic() < deadline, "the answer went on for nobody"
+            time.sleep(0.05)
+        api.lock.release()
+    assert gen.pieces < 500
 
 
 def test_earlier_user_messages_are_the_follow_up_history(
