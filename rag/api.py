@@ -37,7 +37,6 @@ from rag.filters import make_scope
 from rag.records import Answer
 from rag.uploads import MB, accept, add_uploads, uploads_dir
 
-
 UPLOAD_BODY = {  # documents the multipart form read by hand in `upload` (see there why)
     "required": True,
     "content": {
@@ -292,7 +291,8 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None) -> int:
         raise RagError("--api-key is empty")
     if api_key is None and not is_loopback(host):
         raise RagError(f"--host {host} is reachable from other machines; add --api-key KEY")
-    ensure_index(settings)
+    # An absolute index path: uploads are matched to the index's (absolute) sources by path.
+    settings = settings.replace(index=str(ensure_index(settings).resolve()))
     assistant = Assistant.from_settings(settings)
     try:  # bound here, so a busy port is one line before seconds of loading
         sock = socket.create_server((host, port), family=_family(host))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,12 @@ import pytest
 from tests.integration.test_chat_api import SEED, free_port
 
 pytestmark = pytest.mark.integration
+BOUNDARY = "rag-test-boundary"
+
+
+def multipart(name: str, data: bytes) -> bytes:
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'
+    return head.encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
 def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
@@ -29,7 +36,7 @@ def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "rag", "serve", "--model", "smollm2-135m", "--port", str(port),
-             "--index", str(tmp_path / "idx")],
+             "--index", "idx"],  # relative: indexes/idx under cwd
             cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -52,6 +59,14 @@ def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
             messages=[{"role": "user", "content": "What did Zakharova urge Washington to do?"}],
             timeout=300,
         )
+        # An upload is indexed and its copy kept beside the index (the index path is relative).
+        body = b"Springfield bridge\n\nThe Springfield bridge reopens in May.\n"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/articles", data=multipart("bridge.txt", body),
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=300) as r:
+            added = json.load(r)["data"]
     finally:
         server.terminate()
         try:
@@ -59,6 +74,8 @@ def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    assert [a["title"] for a in added] == ["Springfield bridge"]
+    assert (tmp_path / "indexes" / "idx.uploads" / "bridge.txt").is_file()
     assert done.model == "smollm2-135m" and done.choices[0].message.content
     extra = done.model_extra or {}
     assert isinstance(extra["abstained"], bool) and extra["searched_for"]
