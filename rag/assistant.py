@@ -25,6 +25,7 @@ from rag.prompting import build_messages, strip_echo, template_text
 from rag.questions import split_options
 from rag.records import REFUSAL, Answer, Citation, Timings
 from rag.retrieval import Retriever, search_text, standalone
+from rag.said import said_answer
 from rag.store import MANIFEST, ArticleInfo, BuildReport, Index, build_index, resolve_index
 from rag.text import is_refusal
 from rag.untrusted import guard
@@ -264,6 +265,20 @@ class Assistant:
             yield REFUSAL
             yield Answer(question, REFUSAL, True, [], closest, timings, searched_for=query)
             return
+        # "What did X say?": X's own quoted words, chosen and cited by code (rag.said); when X is
+        # named but not quoted, that is said first and the model answers as usual.
+        said = said_answer(rewritten, passages, self.retriever, scope)
+        if said is not None and said.citations:
+            timings.total_s = time.perf_counter() - started
+            yield said.text
+            yield Answer(
+                question, said.text, False, said.citations, said.passages, timings,
+                searched_for=query,
+            )  # fmt: skip
+            return
+        preamble = said.text if said is not None else ""
+        if preamble:
+            yield preamble + " "
         texts = {a: self.index.article(a).text for a in {p.chunk.article_id for p in passages}}
         # Instructions planted in an article are neither read by the model nor evidence; the
         # reader still sees the passages as they are.
@@ -291,6 +306,8 @@ class Assistant:
         citations: list[Citation] = []
         if not abstained:
             citations = cite(text, guarded, texts)
+        if preamble:
+            text = preamble if abstained else f"{preamble} {text}"
         timings.total_s = time.perf_counter() - started
         usage = self.generator.usage
         yield Answer(

@@ -325,11 +325,15 @@ class _Reader:
         )
         for verb in reversed(list(VERB_RE.finditer(prefix))):
             best = None
-            if verb.group() in PARTICIPLES:
+            # "X has warned ... and (ambiguously) called for «...»": a verb joined to the
+            # sentence's first one has its subject, as a participle does.
+            joined_verb = re.search(r"\band\s+(?:\w+ly\s+)?$", prefix[: verb.start()])
+            if verb.group() in PARTICIPLES or joined_verb:
                 found = self._participle_subject(sentence, lo + verb.start())
                 if found:
                     return _Said(found[0], verb.group(), found[1], found[2])
-                continue
+                if not joined_verb:
+                    continue
             for s in SUBJECT_RE.finditer(prefix, 0, verb.start()):
                 joined = re.search(r"\b(?:and|or|&)\s+$", prefix[: s.start()])
                 if GAP_RE.fullmatch(prefix, s.end(), verb.start()) and not joined:

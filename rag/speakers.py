@@ -22,7 +22,7 @@ def words(text: str) -> frozenset[str]:
 _ABBR = r"(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|Lt|Col|Capt|Sgt|Adm|Prof|Rev|St|Jr|Sr|Maj|Cmdr|Sec|Pres|Atty|Supt|Det|Insp|Cpl|Pvt|Amb)\."
 _TOKEN = rf"(?:(?:[A-Z]\.){{1,3}}(?![a-z])|{_ABBR}|(?:al-|el-|bin-)?[A-Z][\w’'\-]*\w|[A-Z])"
 _CONNECT = r"(?:of|de|da|van|von|bin|der|den|la|le|du|del|al|dos|ibn)"
-NAME = rf"{_TOKEN}(?:(?: {_CONNECT})? {_TOKEN})*"
+NAME = rf"{_TOKEN}(?:(?: {_CONNECT})* {_TOKEN})*"  # "Ursula von der Leyen"
 NAME_RE = re.compile(rf"(?<![\w’'\-]){NAME}")
 
 TITLES = words(
