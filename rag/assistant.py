@@ -88,7 +88,8 @@ class Assistant:
         embedder = make_embedder(index.manifest.embedder)
         generator = generator or make_generator(
             settings.model, settings.n_ctx, settings.max_answer_tokens, settings.temperature,
-            settings.n_threads,
+            settings.n_threads, llm_url=settings.llm_url, llm_model=settings.llm_model,
+            llm_key=settings.llm_key,
         )  # fmt: skip
         return cls(settings, index, embedder, generator)
 
@@ -99,9 +100,7 @@ class Assistant:
 
         def load_generator() -> None:
             try:
-                load = getattr(self.generator, "load", None)
-                if load is not None:
-                    load()
+                self.generator.load()
             except BaseException as exc:  # re-raised in the caller's thread below
                 errors.append(exc)
 
@@ -113,9 +112,8 @@ class Assistant:
             raise errors[0]
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in the answer model's own vocabulary, so the context budget is exact."""
-        count = getattr(self.generator, "count_tokens", None)
-        return int(count(text)) if count is not None else count_tokens(text)
+        """Tokens as the answer model counts them, so the context budget fits its window."""
+        return self.generator.count_tokens(text)
 
     def article_infos(self) -> list[ArticleInfo]:
         # Show a change made by another process, but never wait for an answer to do so.
@@ -191,14 +189,14 @@ class Assistant:
         check_answer_settings(top_k, temperature)
         generator = None
         if model is not None and model != self.settings.model:
+            if self.settings.llm_url:  # a preset name means nothing to the server
+                raise RagError(f"the model server at {self.settings.llm_url} chooses the model")
             with self._changing:
                 s = self.settings
                 generator = make_generator(
                     model, s.n_ctx, s.max_answer_tokens, s.temperature, s.n_threads
                 )
-                load = getattr(generator, "load", None)
-                if load is not None:
-                    load()
+                generator.load()
         with self.lock:
             if generator is not None:
                 self.generator = generator
@@ -238,8 +236,7 @@ class Assistant:
         self, question: str, history: Sequence[str], s: Settings, scope: Scope
     ) -> Iterator[str | Answer]:
         started = time.perf_counter()
-        if hasattr(self.generator, "temperature"):
-            self.generator.temperature = s.temperature  # every answer sets its own
+        self.generator.temperature = s.temperature  # every answer sets its own
         # A follow-up is rewritten to stand alone, and the model answers the rewritten question:
         # it sees no conversation, so "And where did he say it?" must name who and what.
         rewritten, context = standalone(question, history)

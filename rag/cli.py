@@ -56,6 +56,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", help=f"model preset ({', '.join(PRESETS)}) or a path to a .gguf file"
     )
+    parser.add_argument("--llm-url", metavar="URL",
+                        help="answer with the model of this OpenAI-compatible server "
+                        "(http://HOST:PORT/v1) instead of --model in-process")  # fmt: skip
+    parser.add_argument("--llm-model", metavar="NAME",
+                        help="the model's name on that server (default: the first it lists)")  # fmt: skip
+    parser.add_argument("--llm-key", metavar="KEY", help="that server's API key, if it needs one")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +155,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     flags = {
         k: getattr(args, k, None)
         for k in ("index", "model", "top_k", "chunk_tokens", "embedder", "retrieval")
+        + ("llm_url", "llm_model", "llm_key")
     }
     if getattr(args, "no_verify", False):
         flags["verify"] = False

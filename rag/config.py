@@ -11,9 +11,10 @@ import math
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.errors import RagError
 
@@ -39,6 +40,12 @@ class Settings:
     unsupported: str = "mark"  # a sentence no passage supports: mark | drop | keep
     max_file_mb: float = 10.0  # larger uploads are refused; larger CLI inputs get a warning
     max_question_chars: int = 2000  # longer questions are refused before anything loads
+    # An OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) that answers instead of
+    # `model` in-process; "" = in-process. llm_model names the model there ("" = the first it
+    # lists); llm_key is its Bearer token, kept out of repr so it never reaches a log line.
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_key: str = field(default="", repr=False)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None changes applied."""
@@ -76,6 +83,11 @@ def _at_least(low: int) -> tuple[Callable[[Any], bool], str]:
     return (lambda v: v >= low), f"at least {low}"
 
 
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
     return (lambda v: v in choices), "one of " + ", ".join(choices)
 
@@ -96,6 +108,10 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_question_chars": _at_least(1),
     "retrieval": _one_of("hybrid", "dense", "lexical"),  # rag.retrieval.MODES
     "unsupported": _one_of("mark", "drop", "keep"),  # rag.verification.POLICIES
+    "llm_url": (
+        (lambda v: v == "" or _is_url(v)),
+        "an http:// or https:// URL such as http://127.0.0.1:8080/v1",
+    ),
 }
 
 # The CLI spells these settings differently from --setting-name.

@@ -1,8 +1,9 @@
-"""Generator protocol and the in-process llama.cpp implementation.
+"""Generator protocol, its factory and the in-process llama.cpp implementation.
 
 Owns: running a chat model and streaming its text pieces, plus token usage of the last call.
 The model loads on first use; its first answer starts from the prompt's fixed head restored from
-disk (`warmstart` keeps the files). Leaves prompt wording to `prompting`, checking to `citations`.
+disk (`warmstart` keeps the files). Leaves a model behind an OpenAI-compatible server to `remote`,
+prompt wording to `prompting`, checking to `citations`.
 """
 
 from __future__ import annotations
@@ -218,7 +219,20 @@ class LlamaGenerator:
 
 
 def make_generator(
-    model: str, n_ctx: int, max_tokens: int, temperature: float, n_threads: int
+    model: str,
+    n_ctx: int,
+    max_tokens: int,
+    temperature: float,
+    n_threads: int,
+    *,
+    llm_url: str = "",
+    llm_model: str = "",
+    llm_key: str = "",
 ) -> Generator:
-    """The factory keyed by the `model` setting (a preset name or a .gguf path)."""
+    """The factory keyed by the `llm_url` setting: a server's URL means the model behind it
+    (`llm_model` names it there), none means `model` (a preset name or a .gguf path) in-process."""
+    if llm_url:
+        from rag.remote import RemoteGenerator  # httpx is only imported when a server is used
+
+        return RemoteGenerator(llm_url, llm_model, llm_key, max_tokens, temperature)
     return LlamaGenerator(model, n_ctx, max_tokens, temperature, n_threads)
