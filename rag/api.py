@@ -123,7 +123,15 @@ def build_api(
         is_ready.set()
 
     def model() -> str:
-        return assistant.settings.model
+        """The preset or .gguf path; with a remote engine, the model's name on that server."""
+        s = assistant.settings
+        if not s.llm_url:
+            return s.model
+        from rag.remote import RemoteGenerator
+
+        if not s.llm_model and isinstance(assistant.generator, RemoteGenerator):
+            return assistant.generator.model or s.llm_url  # the server's first, once loaded
+        return s.llm_model or s.llm_url
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:

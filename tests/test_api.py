@@ -409,6 +409,16 @@ def test_the_openai_client_sends_the_key(index: Index, embedder: FakeEmbedder) -
     assert done.choices[0].message.content == REPLY
 
 
+def test_with_a_remote_engine_the_model_is_named_by_it(
+    index: Index, embedder: FakeEmbedder
+) -> None:
+    remote = SETTINGS.replace(llm_url="http://127.0.0.1:9/v1", llm_model="qwen-on-gpu")
+    client = TestClient(build_api(assistant(index, embedder, REPLY, settings=remote)))
+    assert client.get("/v1/models").json()["data"][0]["id"] == "qwen-on-gpu"
+    question = {"model": "qwen-on-gpu", "messages": [{"role": "user", "content": QUESTION}]}
+    assert client.post("/v1/chat/completions", json=question).json()["model"] == "qwen-on-gpu"
+
+
 def test_serving_off_localhost_needs_an_api_key(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--host", "0.0.0.0", "--index", "/nonexistent/idx"]) == 1
     err = capsys.readouterr().err.strip()
