@@ -40,6 +40,7 @@ MAX_ARTICLES = 12  # articles read for quotes: the passages' first, then those n
 NAME_HITS = 200  # keyword hits fetched to find the articles that name X
 MIN_WORDS = 2  # a one-word quote is a scare quote or a label, not a statement
 PASSAGE_CHARS = 1200  # a quote's paragraph longer than this is shown as its sentences only
+REPEAT = 0.6  # a quote sharing this share of its words with one chosen repeats it
 # The weighted share of the topic's words a quote's sentence must hold to be about the topic.
 ABOUT = 0.6
 
@@ -234,19 +235,19 @@ def _inside(quote: Quote, passage: Passage, article_id: str) -> bool:
 def _choose(found: list[_Found], passages: list[Passage]) -> list[_Found]:
     """At most MAX_QUOTES: most about the topic first, then from the best-ranked article, a
     quote in the given passages before one outside them, then in text order. A quote repeated
-    word for word (a wire copy in another outlet) is given once."""
+    (a wire copy in another outlet, or the same words transcribed twice) is given once."""
 
     def key(f: _Found) -> tuple[float, int, bool, int]:
         given = any(_inside(f.quote, p, f.article.id) for p in passages)
         return (-f.about, f.rank, not given, f.quote.start)
 
     chosen: list[_Found] = []
-    seen: set[str] = set()
+    seen: list[set[str]] = []
     for f in sorted(found, key=key):
-        words = " ".join(f.quote.text.lower().split())
-        if words in seen:
+        words = set(re.findall(r"\w+", f.quote.text.lower()))
+        if any(len(words & s) >= REPEAT * min(len(words), len(s)) for s in seen):
             continue
-        seen.add(words)
+        seen.append(words)
         chosen.append(f)
         if len(chosen) == MAX_QUOTES:
             break
@@ -308,8 +309,10 @@ def _compose(name: str, chosen: list[_Found], passages: list[Passage]) -> Said:
             passage = _passage_for(max((p.n for p in passages), default=0) + 1, a, q)
             passages.append(passage)
         end = "" if q.text[-1:] in ".!?…" else "."
-        verb = "said" if i == 0 else "also said"
-        sentences.append(f"{subject} {verb}: “{q.text}” [{passage.n}]{end}")
+        if i == 0:
+            sentences.append(f"{subject} said: “{q.text}” [{passage.n}]{end}")
+        else:  # the whole name again: "Liu Pengyu" is Mr Liu, so a surname rule would be wrong
+            sentences.append(f"{subject} also said: “{q.text}” [{passage.n}]{end}")
         citations.append(
             Citation(
                 passage.n,

@@ -206,7 +206,29 @@ def test_a_quote_after_a_joined_verb_and_a_name_with_von_der(
     assistant, _ = make(seed_index, embedder)
     answer = assistant.ask("What did Trump say about Iran?")
     assert answer.answer == "Donald Trump said: “unconditional surrender.” [1]"
-    text = "EU chief Ursula von der Leyen called Abe “a wonderful person, great democrat” on Friday."
+    text = (
+        "EU chief Ursula von der Leyen called Abe “a wonderful person, great democrat” on Friday."
+    )
     assert [(q.speaker, q.text) for q in extract_quotes(text)] == [
         ("Ursula von der Leyen", "a wonderful person, great democrat")
     ]
+
+
+def test_the_same_words_in_two_articles_are_quoted_once(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    for name, words in (
+        ("a.txt", "The bridge will reopen in June and we are proud of it"),
+        ("b.txt", "The bridge will reopen in June"),
+    ):
+        (tmp_path / name).write_text(
+            f"Bridge news {name}\n\n“{words},” Mayor Jane Doe said of the bridge.\n",
+            encoding="utf-8",
+        )
+    build_index(tmp_path / "idx", load_articles(find_files([tmp_path]), print), embedder, 60, 1)
+    index = Index(tmp_path / "idx")
+    try:
+        answer = make(index, embedder)[0].ask("What did Jane Doe say about the bridge?")
+        assert len(answer.citations) == 1 and answer.answer.startswith("Jane Doe said: “The")
+    finally:
+        index.close()
