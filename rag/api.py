@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import os
 import socket
 import sys
 import tempfile
@@ -305,7 +306,9 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None) -> int:
     try:  # bound here, so a busy port is one line before seconds of loading
         sock = socket.create_server((host, port), family=_family(host))
     except OSError as exc:
-        raise RagError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+        raise RagError(
+            f"cannot serve on {host}:{port}: {os.strerror(exc.errno) if exc.errno else exc}"
+        ) from None
     ready, problem = threading.Event(), list[str]()
     app = build_api(assistant, api_key, ready, lambda: problem[0] if problem else "")
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
