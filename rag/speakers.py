@@ -35,7 +35,8 @@ TITLES = words(
     Congresswoman Majority Minority Whip Premier Ayatollah Supreme Former Sec. Pres. Atty.
     Supt. Det. Insp. Amb. Lady First Commander Emperor Sir Dame Lord Baroness Justice Agent
     State Senate House Health Interior Homeland Security Finance Trade Commerce Labor Energy
-    Education Transportation Agriculture Republican Democratic Democrat GOP Gen Press White"""
+    Education Transportation Agriculture Republican Democratic Democrat GOP Gen Press White
+    Adviser Advisor"""
 )
 # A name ending in one of these is an organisation ("the State Department", "Russia's Foreign
 # Ministry"), which may speak but is never a person a pronoun refers to.
