@@ -26,6 +26,7 @@ from rag.questions import named_options
 from rag.records import Chunk, Passage
 from rag.store import Index
 from rag.text import QUESTION_WORDS, STOPWORDS
+from rag.wires import collapse
 
 CANDIDATES = 30  # per search, before fusion
 # Fusion weights, set by benchmarks/retrieval_modes.py on all three sets: with k = 20 (sharper
@@ -246,6 +247,9 @@ class Retriever:
         chosen: list[np.ndarray] = []  # vectors of the chunks taken, to skip near-duplicates
         used = taken = 0
         taken_rows: set[int] = set()
+        # Wire copies: one story, one article shown (the first to rank); its copies in other
+        # outlets give way to other stories and are named on the passage instead (wires.py).
+        story_shown: dict[int | str, str] = {}
         # Two passes: first the best chunk of each article (so one long article cannot crowd out
         # the others), then the rest in rank order (so a single-article index fills up as before).
         for first_pass in (True, False):
@@ -261,6 +265,9 @@ class Retriever:
                 )
                 if first_pass and any(g[0].article_id == chunk.article_id for g in groups):
                     continue
+                story = self._story(chunk.article_id)
+                if story_shown.get(story, chunk.article_id) != chunk.article_id:
+                    continue
                 vector = self.index.vector(row)
                 if home is None and any(float(v @ vector) > DUPLICATE_COSINE for v in chosen):
                     continue
@@ -269,6 +276,7 @@ class Retriever:
                     break
                 chosen.append(vector)
                 taken_rows.add(row)
+                story_shown.setdefault(story, chunk.article_id)
                 used += cost
                 taken += 1
                 if home is None:
@@ -277,10 +285,16 @@ class Retriever:
                 else:
                     groups[home].append(chunk)
                     scores[home] = max(scores[home], cosine[row])
-        return [
+        passages = [
             self._passage(n, group, score)
             for n, (group, score) in enumerate(zip(groups, scores, strict=True), 1)
         ]
+        return collapse(passages, self.index)  # cites the earliest copy, names the others
+
+    def _story(self, article_id: str) -> int | str:
+        """The wire-copy group of an article, or the article itself when it has none."""
+        group = self.index.group_of(article_id)
+        return article_id if group is None else group
 
     def _passage(self, n: int, group: list[Chunk], score: float) -> Passage:
         article_id = group[0].article_id

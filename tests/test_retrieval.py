@@ -69,3 +69,29 @@ def test_budget_is_counted_with_the_given_tokenizer(
     assert len(few) == 1 and len(few[0].chunk.text.split()) <= 60
     assert sum(len(p.chunk.text.split()) for p in many) > 60
     assert len(few[0].chunk.text.split()) <= 60
+
+
+def test_wire_copies_give_one_passage_per_story_and_leave_room_for_others(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    from rag.store import build_index
+    from tests.test_wires import BASE, COPY, OTHER, article, story
+
+    docs = [
+        article(tmp_path, "late", COPY, "Daily Post", "2022-07-02"),
+        article(tmp_path, "early", BASE, "Reuters", "2022-07-01"),
+        article(tmp_path, "other", OTHER, "AP", "2022-07-01"),
+        article(tmp_path, "third", story(3), "BBC", "2022-07-03"),
+    ]
+    build_index(tmp_path / "idx", docs, embedder, 40, 0)
+    index = Index(tmp_path / "idx")
+    passages = Retriever(index, embedder).retrieve(" ".join(BASE[2:5]), 3, -1.0, 2000)
+    by_article = [p.chunk.article_id for p in passages]
+    late, early = docs[0].id, docs[1].id
+    assert not (late in by_article and early in by_article)  # one copy of the story shown
+    assert len(passages) == 3 and len(set(by_article)) == 3  # the room went to other stories
+    (wire,) = [p for p in passages if p.chunk.article_id in (late, early)]
+    text = {a.id: a.text for a in docs}[wire.chunk.article_id]
+    assert text[wire.chunk.start : wire.chunk.end] == wire.chunk.text  # verbatim where cited
+    assert set(wire.also_in) | {wire.outlet} == {"Reuters", "Daily Post"}
+    index.close()
