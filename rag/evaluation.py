@@ -18,6 +18,7 @@ from rag.citations import answer_sentences, strip_markers
 from rag.datasets import EvalItem
 from rag.questions import named_options
 from rag.records import Answer, Passage
+from rag.said import NOT_QUOTED
 from rag.support import SupportJudge
 from rag.text import content_terms, in_context, is_refusal
 from rag.verification import UNSUPPORTED_MARK
@@ -121,7 +122,7 @@ def unsupported_facts(answer: Answer, judge: SupportJudge) -> int:
     by_n = {p.n: p for p in answer.passages}
     count = 0
     for claim, numbers in answer_sentences(answer.answer):
-        if UNSUPPORTED_MARK in claim or not content_terms(claim):
+        if UNSUPPORTED_MARK in claim or claim.startswith(NOT_QUOTED) or not content_terms(claim):
             continue
         full = in_context(answer.searched_for or answer.question, claim)
         count += not any(

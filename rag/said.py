@@ -35,6 +35,10 @@ from rag.speakers import (
 )
 from rag.text import content_terms, sentence_spans
 
+# Starts the code's own sentence when X is named but not quoted: a finding about the articles
+# made by the quote extractor, not a claim of the model's (evaluation does not judge it as one).
+NOT_QUOTED = "The articles do not quote "
+
 MAX_QUOTES = 3
 MAX_ARTICLES = 12  # articles read for quotes: the passages' first, then those naming X
 NAME_HITS = 200  # keyword hits fetched to find the articles that name X
@@ -141,7 +145,7 @@ def said_answer(
     name = _display_name(asked.who, articles, found)
     if not found:
         on = f" on {asked.topic}" if asked.topic and asked.strict else ""
-        return Said(f"The articles do not quote {name}{on}.", [], passages)
+        return Said(f"{NOT_QUOTED}{name}{on}.", [], passages)
     chosen = _choose(found, passages)
     return _compose(name, chosen, passages)
 

@@ -143,3 +143,16 @@ def test_calibration_fits_on_one_split_and_scores_the_other() -> None:
     # The negation veto holds whatever the weights: the contradicted claim is never supported.
     assert result.refit["fit"].agreement == 1.0
     assert score([True, False], [True, True]) == Scores(2, 2, 1.0, 0.5, 0.5)
+
+
+def test_the_not_quoted_finding_is_not_counted_as_an_unsupported_fact() -> None:
+    from rag.evaluation import unsupported_facts
+    from rag.records import Answer
+    from rag.said import NOT_QUOTED
+
+    judge = SupportJudge(FakeEmbedder())
+    finding = f"{NOT_QUOTED}Vladimir Putin on the treaty."
+    assert unsupported_facts(Answer("q", finding, False, [], []), judge) == 0
+    # A sentence of the model's with no supporting passage still counts.
+    claim = f"{finding} Putin signed the treaty in Tehran [1]."
+    assert unsupported_facts(Answer("q", claim, False, [], []), judge) == 1
