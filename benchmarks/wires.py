@@ -16,8 +16,10 @@ Usage: .venv/bin/python benchmarks/wires.py [--weeks 20220701 ...] [--no-bbc] [-
      copy it is cited from: same group) in the top 5;
    - duplicates: top-5 passages from an article whose story (group) an earlier passage of
      another article already showed.
-   Three variants: `before` = retrieve(q, 5); `collapsed` = collapse(retrieve(q, 5)) (copies
-   dropped, nothing refills); `refilled` = collapse(retrieve(q, 10))[:5].
+   Three variants: `without` = `Retriever` over an index that reports no groups (retrieval as
+   it was); `collapsed_after` = collapse(without) (copies dropped, nothing refills);
+   `retriever` = `Retriever` as wired (copies skipped while choosing, so other stories refill
+   the top 5, then `collapse` for the citation and `also_in`).
 
 Indexes: the RealTime QA weeks in indexes/ (`realtimeqa_index`, shared with `rag eval`), BBC in
 --cache (default /tmp/rag-bench-indexes/bbc-2225, shared with retrieval_modes.py). Reads
@@ -141,17 +143,38 @@ def duplicates(passages: list[Passage], index: Index) -> int:
 Relevant = Callable[[Passage], bool]
 
 
+class Ungrouped:
+    """An index that reports no wire-copy groups: retrieval as it was before collapsing."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def group_of(self, article_id: str) -> None:
+        return None
+
+    def group_members(self, group_id: int) -> list[str]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+
 def retrieval(index: Index, embedder: Any, queries: list[tuple[str, Relevant]]) -> dict[str, Any]:
-    retriever = Retriever(index, embedder, "hybrid")
-    variants: dict[str, list[list[Passage]]] = {"before": [], "collapsed": [], "refilled": []}
+    """Top 5 without collapsing, with `collapse` applied afterwards (copies dropped, nothing
+    refills), and as `Retriever` does it (copies skipped while choosing, so others refill)."""
+    before = Retriever(Ungrouped(index), embedder, "hybrid")  # type: ignore[arg-type]
+    wired = Retriever(index, embedder, "hybrid")
+    variants: dict[str, list[list[Passage]]] = {
+        "without": [],
+        "collapsed_after": [],
+        "retriever": [],
+    }
     started = time.perf_counter()
     for query, _ in queries:
-        top = retriever.retrieve(query, K, -1.0, 10**9)
-        variants["before"].append(top)
-        variants["collapsed"].append(collapse(top, index))
-        variants["refilled"].append(
-            collapse(retriever.retrieve(query, 2 * K, -1.0, 10**9), index)[:K]
-        )
+        top = before.retrieve(query, K, -1.0, 10**9)
+        variants["without"].append(top)
+        variants["collapsed_after"].append(collapse(top, index))
+        variants["retriever"].append(wired.retrieve(query, K, -1.0, 10**9))
     out: dict[str, Any] = {
         "queries": len(queries),
         "seconds": round(time.perf_counter() - started, 1),
@@ -164,6 +187,7 @@ def retrieval(index: Index, embedder: Any, queries: list[tuple[str, Relevant]]) 
             "duplicate_passages_in_top5": sum(dups),
             "queries_with_duplicates": sum(1 for d in dups if d),
             "mean_passages": round(sum(len(t[:K]) for t in tops) / max(len(tops), 1), 2),
+            "passages_with_also_in": sum(1 for t in tops for p in t[:K] if p.also_in),
         }
     return out
 
