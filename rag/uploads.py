@@ -98,6 +98,8 @@ def add_uploads(
         staging.undo()
         raise
     indexed = {a.source for a in assistant.article_infos()}
-    staging.undo([c for c in staging.copies if str(c) not in indexed])  # skipped as unreadable
+    staging.undo(
+        [c for c in staging.copies if str(c.resolve()) not in indexed]
+    )  # skipped as unreadable
     staging.keep()
     return report, warnings, len(staging.copies)

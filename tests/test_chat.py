@@ -449,3 +449,21 @@ def test_an_index_of_an_older_format_is_upgraded_before_the_chat_opens(
     index = Index(path)
     assert [a.id for a in index.articles()] == [a.id for a in articles]
     index.close()
+
+
+def test_an_upload_is_kept_when_the_index_path_is_relative(
+    tmp_path: Path, embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `indexes/default` is relative; stored sources are absolute: the copy must be found as
+    # indexed, not deleted as if it had been skipped.
+    monkeypatch.chdir(tmp_path)
+    build_index(Path("idx"), [], embedder, 60, 1)
+    index = Index(Path("idx"))
+    h = make(index, embedder)
+    note = tmp_path / "bridge.md"
+    note.write_text("# Springfield bridge\n\nThe bridge opens in May.\n", encoding="utf-8")
+    rows, _, status = h.upload([str(note)], progress=no_progress)
+    assert "Indexed 1 file(s)" in status
+    assert (uploads_dir(Path("idx")) / "bridge.md").is_file()
+    assert [r[0] for r in rows] == ["Springfield bridge"]
+    index.close()
