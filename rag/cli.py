@@ -173,6 +173,11 @@ def _progress(bar: Any) -> Callable[[int, int], None]:
     return progress
 
 
+def recorded(settings: Settings) -> dict[str, Any]:
+    """The settings an eval report records: all but the model server's key, a secret."""
+    return {k: v for k, v in asdict(settings).items() if k != "llm_key"}
+
+
 def _ticker(bar: Any) -> Callable[[Any], None]:
     """An on_item callback that moves a tqdm bar by one."""
     return lambda _: bar.update()
@@ -481,7 +486,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         report = run_eval(assistant, items, judge, on_item=_ticker(bar))
         bar.close()
         report["settings"] = {
-            "dataset": str(path), "open": args.open_questions, **asdict(assistant.settings)
+            "dataset": str(path), "open": args.open_questions, **recorded(assistant.settings)
         }  # fmt: skip
         reports[path.name] = report
         print(format_report(report, f"{path} with {settings.model}"), flush=True)

@@ -172,3 +172,12 @@ def test_eval_checks_its_limit_and_questions_before_loading(
     assert "question a2: the question is 3000 characters long" in capsys.readouterr().err
     assert main(["eval", "--dataset", str(dataset), "--k", "0"]) == 1
     assert "top_k must be between 1 and 20, got 0 (from --k)" in capsys.readouterr().err
+
+
+def test_an_eval_report_never_records_the_model_servers_key() -> None:
+    from rag.cli import recorded
+    from rag.config import Settings
+
+    shown = recorded(Settings(llm_url="http://127.0.0.1:9/v1", llm_key="secret"))
+    assert "llm_key" not in shown and "secret" not in str(shown)
+    assert shown["llm_url"] == "http://127.0.0.1:9/v1"
