@@ -210,8 +210,15 @@ def cmd_index(args: argparse.Namespace) -> int:
         if (size := f.stat().st_size) > settings.max_file_mb * mb:
             limit = f"max_file_mb = {settings.max_file_mb:g}"
             warn(f"{f} is {size / mb:.1f} MB, over {limit}; indexing it anyway")
+    unread: list[str] = []  # files (or feed lines) left out while reading, with the reason
+
+    def left_out(message: str) -> None:
+        if "skipped" in message:
+            unread.append(message)
+        warn(message)
+
     reading = tqdm(files, desc="reading", unit="file", file=sys.stderr, leave=False, disable=None)
-    articles = list(load_articles(reading, warn))
+    articles = list(load_articles(reading, left_out))
     bar = tqdm(desc="embedding", unit="chunk", file=sys.stderr, disable=None)
     # tqdm draws nothing when stderr is not a terminal; logs get a plain line now and then.
     progress = plain_progress("embedding", "chunks", say) if bar.disable else _progress(bar)
@@ -223,7 +230,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         )  # fmt: skip
     finally:
         bar.close()
-    skipped = len(files) - len(articles) + report.skipped
+    # Not len(files) - len(articles): one .jsonl feed holds many articles.
+    skipped = len(unread) + report.skipped
     print(
         f"{path}: {report.articles} articles ({report.added} new or changed"
         + (f", {report.removed} removed" if report.removed else "")

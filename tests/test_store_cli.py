@@ -157,7 +157,8 @@ def test_a_feed_is_indexed_and_listed_with_outlet_and_date(
     feed.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     index = str(tmp_path / "idx")
     assert main(["index", str(feed), "--index", index]) == 0
-    assert "2 articles (2 new or changed)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 articles (2 new or changed)" in out and "skipped" not in out  # not "-1 skipped"
     assert main(["list", "--index", index]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any("Reuters" in line and "2022-06-12  Harbour budget agreed" in line for line in lines)
