@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -334,23 +334,26 @@ def _batch_items(source: str, limit: int) -> list[tuple[str, list[str], str]]:
     return items
 
 
-def _titled(title: str, outlet: str, published: str) -> str:
+def _titled(title: str, outlet: str, published: str, also_in: Sequence[str] = ()) -> str:
     """ "Title — Reuters, 2022-06-12", or the bare title when the article has no byline."""
-    by = byline_text(outlet, published)
+    by = byline_text(outlet, published, also_in)
     return f"{title} — {by}" if by else title
 
 
 def _print_sources(answer: Any, scoped: bool = False) -> None:
     if answer.citations:
         print("\nSources:")
+        also = {p.n: p.also_in for p in answer.passages}
         for c in answer.citations:
-            print(f'[{c.n}] {_titled(c.title, c.outlet, c.published)}: "{c.quote}"')
+            titled = _titled(c.title, c.outlet, c.published, also.get(c.n, ()))
+            print(f'[{c.n}] {titled}: "{c.quote}"')
     elif answer.abstained and answer.passages:
         print("\nClosest passages (judge for yourself; they did not answer it):")
         for p in answer.passages:
             text = " ".join(p.chunk.text.split())
             more = "..." if len(text) > 240 else ""
-            print(f"[{p.n}] {_titled(p.title, p.outlet, p.published)}: {text[:240]}{more}")
+            titled = _titled(p.title, p.outlet, p.published, p.also_in)
+            print(f"[{p.n}] {titled}: {text[:240]}{more}")
     elif not answer.passages and not scoped:  # in a scope, the answer said what is missing
         print("\n(the index has no passages)")
 

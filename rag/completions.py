@@ -81,11 +81,12 @@ class CompletionRequest(BaseModel):
 def sources_of(answer: Answer) -> list[dict[str, Any]]:
     """One entry per cited passage (by its [n]), each with its quotes and their offsets."""
     by_n: dict[int, dict[str, Any]] = {}
+    also = {p.n: list(p.also_in) for p in answer.passages}  # outlets that re-ran the story
     for c in sorted(answer.citations, key=lambda c: (c.n, c.start)):
         entry = by_n.setdefault(c.n, {
             "n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
             "outlet": c.outlet, "url": c.url, "published": c.published,
-            "authors": list(c.authors), "citations": [],
+            "authors": list(c.authors), "also_in": also.get(c.n, []), "citations": [],
         })  # fmt: skip
         entry["citations"].append(
             {"cited_text": c.quote, "start_char_index": c.start, "end_char_index": c.end}

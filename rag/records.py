@@ -8,6 +8,7 @@ loading faiss, numpy, tiktoken, torch or llama.cpp. Leaves building them to the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,9 +56,13 @@ class Citation:
     authors: tuple[str, ...] = ()
 
 
-def byline_text(outlet: str, published: str) -> str:
-    """ "Reuters, 2022-06-12", "Reuters", "2022-06-12" or "": how a source is labelled."""
-    return ", ".join(part for part in (outlet, published) if part)
+def byline_text(outlet: str, published: str, also_in: Sequence[str] = ()) -> str:
+    """ "Reuters, 2022-06-12", "Reuters", "2022-06-12" or "": how a source is labelled; with
+    the outlets that re-ran the story (wire copies): "Reuters, 2022-06-12; also ran in AP"."""
+    line = ", ".join(part for part in (outlet, published) if part)
+    if also_in:
+        line += f"{'; ' if line else ''}also ran in {', '.join(also_in)}"
+    return line
 
 
 @dataclass(frozen=True)

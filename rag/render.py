@@ -147,6 +147,8 @@ def _byline(passage: Passage) -> str:
     line = f" — {', '.join(parts)}" if parts else ""
     if passage.authors:
         line += f' <span class="rag-muted">by {esc(", ".join(passage.authors))}</span>'
+    if passage.also_in:  # wire copies: the same story ran in these outlets too
+        line += f' <span class="rag-muted">· also ran in {esc(", ".join(passage.also_in))}</span>'
     return line
 
 
