@@ -327,14 +327,19 @@ def decode(data: bytes) -> tuple[str, str] | None:
     return text, encoding
 
 
-def load_article(path: Path, warn: Callable[[str], None] = lambda _: None) -> Article | None:
-    """One file; None (not an exception) for an empty or binary file, after telling `warn` why.
-    `warn` also hears about a file that is not UTF-8."""
+def read_decoded(path: Path) -> tuple[str, str] | None:
+    """A file's text and the encoding it was read as; None when it is not text."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"cannot read {path}: {exc.strerror or exc}") from None
-    decoded = decode(data)
+    return decode(data)
+
+
+def load_article(path: Path, warn: Callable[[str], None] = lambda _: None) -> Article | None:
+    """One file; None (not an exception) for an empty or binary file, after telling `warn` why.
+    `warn` also hears about a file that is not UTF-8."""
+    decoded = read_decoded(path)
     if decoded is None:
         warn(f"skipped {path}: not text")
         return None

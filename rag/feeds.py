@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import boilerplate
-from rag.articles import Article, byline, decode, sha256
+from rag.articles import Article, byline, read_decoded, sha256
 from rag.errors import RagError
 
 
@@ -82,11 +82,7 @@ def _article(entry: Any, where: str, date_key: str, strict: bool = False) -> Art
 
 
 def _read(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RagError(f"cannot read {path}: {exc.strerror or exc}") from None
-    decoded = decode(data)
+    decoded = read_decoded(path)
     if decoded is None:
         raise RagError(f"{path} is not text")
     return decoded[0]
