@@ -136,29 +136,39 @@ def collapse(passages: Sequence[Passage], index: Index) -> list[Passage]:
 
     Per group, the article of the best-ranked passage is the one shown (all its passages stay,
     so a single long article keeps its several passages); passages from the group's other
-    articles are dropped. A kept passage is cited from the group's earliest copy when that copy
-    holds the same text (it ran first; the others re-ran it), else as it is; `also_in` names the
-    other outlets that ran the story. Articles of an index built before groups stand alone.
+    articles are dropped. The story is cited from the group's earliest copy when that copy holds
+    the text of every passage kept (it ran first; the others re-ran it), else from the article
+    shown, so one story never cites two copies; `also_in` names the other outlets that ran it.
+    Articles of an index built before groups stand alone.
     """
-    kept: list[Passage] = []
-    shown: dict[int | str, str] = {}  # group -> the article whose passages are shown
+    kept: list[tuple[int | str, Passage]] = []
+    shown: dict[int | str, str] = {}  # story (group, or article when ungrouped) -> article shown
     for p in passages:
         article_id = p.chunk.article_id
         group = index.group_of(article_id)
-        if shown.setdefault(group if group is not None else article_id, article_id) != article_id:
-            continue
-        members = index.group_members(group) if group is not None else []
-        kept.append(_attributed(p, [index.article(m) for m in members] if len(members) > 1 else []))
-    return [replace(p, n=n) for n, p in enumerate(kept, 1)]
+        story: int | str = group if group is not None else article_id
+        if shown.setdefault(story, article_id) == article_id:
+            kept.append((story, p))
+    members: dict[int | str, list[Article]] = {}  # earliest first; [] for a story of one article
+    for story, _ in kept:
+        if story not in members:
+            ids = index.group_members(story) if isinstance(story, int) else []
+            members[story] = [index.article(m) for m in ids] if len(ids) > 1 else []
+    out = []
+    for story, p in kept:
+        texts = [q.chunk.text for s, q in kept if s == story]
+        out.append(_attributed(p, members[story], texts))
+    return [replace(p, n=n) for n, p in enumerate(out, 1)]
 
 
-def _attributed(p: Passage, members: list[Article]) -> Passage:
-    """`p` cited from the earliest member (members come earliest first) when it holds the text."""
+def _attributed(p: Passage, members: list[Article], texts: list[str]) -> Passage:
+    """`p` cited from the earliest member (members come earliest first) when it holds all the
+    `texts` kept from the story, with the other members' outlets as `also_in`."""
     if len(members) < 2:
         return p
     first = members[0]
-    start = first.text.find(p.chunk.text) if first.id != p.chunk.article_id else -1
-    if start >= 0:
+    if first.id != p.chunk.article_id and all(t in first.text for t in texts):
+        start = first.text.index(p.chunk.text)
         chunk = Chunk(
             f"{first.id}@{start}", first.id, p.chunk.text, start, start + len(p.chunk.text)
         )

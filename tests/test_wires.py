@@ -150,6 +150,9 @@ def test_collapse_keeps_one_passage_per_group_cited_from_the_earliest_copy(
     # A passage only the later copy has stays cited from it.
     only_late = collapse([passage(1, late, COPY[0])], index)[0]
     assert only_late.chunk.article_id == late.id and only_late.also_in == ("Reuters",)
+    # One story cites one copy: the earliest lacks one of the kept texts, so neither moves.
+    both = collapse([passage(1, late, BASE[3]), passage(2, late, COPY[0])], index)
+    assert [p.chunk.article_id for p in both] == [late.id, late.id]
     assert Answer("q", "a", False, [], out).to_dict()["passages"][0]["also_in"] == ["Daily Post"]
 
 
