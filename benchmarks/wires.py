@@ -6,9 +6,9 @@ Usage: .venv/bin/python benchmarks/wires.py [--weeks 20220701 ...] [--no-bbc] [-
 1. Separation: every labelled pair of evals/wire_pairs.jsonl (read and labelled copy / not
    copy) with its exact Jaccard on 3- and 5-word shingles, and the errors of each threshold.
 2. Groups, per set (each RealTime QA week, as `rag eval` indexes it; BBC's 2,225 articles as
-   benchmarks/retrieval_modes.py indexes them, without their headlines): articles, identical
-   texts the store skips at ingest anyway, groups with more than one member, and the copies
-   collapsing removes (indexed articles minus groups).
+   benchmarks/retrieval_modes.py indexes them, without their headlines): articles indexed,
+   groups with more than one member (and how many are one text filed twice), and the copies
+   collapsing removes (articles minus groups).
 3. Retrieval (real MiniLM, hybrid, no LLM), top 5 as `rag.evaluation` ranks them:
    - RealTime QA: recall@5 = the gold option is named in a top-5 passage (`named_options`, as
      `rag.evaluation._rank`), for the multiple-choice question text;
@@ -102,28 +102,28 @@ def separation(texts: dict[str, dict[str, str]]) -> dict[str, Any]:
 
 
 def group_stats(articles: list[Article], index: Index | None) -> dict[str, int]:
-    """Articles given; identical texts the store skips at ingest (before any grouping); near-copy
-    groups among the rest. From the index when built, else from a Grouper fed the articles in
-    the order the store adds them."""
-    first: dict[str, Article] = {}  # the store keeps the first article of each text
-    for a in articles:
-        first.setdefault(a.sha256, a)
-    unique = list(first.values())
+    """Articles indexed, groups with more than one member (and how many of those are the very
+    same text filed twice), and the copies collapsing removes. From the index when built, else
+    from a Grouper fed the articles in the order the store adds them."""
     if index is not None:
-        groups = [index.group_of(a.id) for a in index.article_infos()]
+        articles = index.articles()
+        groups = [index.group_of(a.id) for a in articles]
     else:
         grouper = Grouper()
-        groups = [grouper.add(a) for a in unique]
+        groups = [grouper.add(a) for a in articles]
+    texts: dict[int | None, set[str]] = {}
     sizes: dict[int | None, int] = {}
-    for g in groups:
+    for a, g in zip(articles, groups, strict=True):
         sizes[g] = sizes.get(g, 0) + 1
+        texts.setdefault(g, set()).add(a.sha256)
     return {
-        "articles": len(articles),
-        "identical_skipped": len(articles) - len(groups),
-        "indexed": len(groups),
+        "indexed": len(articles),
         "groups": len(sizes),
         "groups_with_copies": sum(1 for n in sizes.values() if n > 1),
-        "copies_collapsed": len(groups) - len(sizes),
+        "of_which_identical_texts": sum(
+            1 for g, n in sizes.items() if n > 1 and len(texts[g]) == 1
+        ),
+        "copies_collapsed": len(articles) - len(sizes),
         "largest_group": max(sizes.values(), default=0),
     }
 
@@ -220,7 +220,8 @@ def bbc_set(bbc: list[tuple[Article, str]], embedder: Any, cache: Path) -> dict[
         index = Index(path)
     row: dict[str, Any] = group_stats([a for a, _ in bbc], index)
     if index is not None:
-        # An article whose text was already indexed is found as the one that was (same text).
+        # An article skipped at ingest (its text was already indexed) is found as that one.
+        indexed = {a.id for a in index.articles()}
         stored = {a.sha256: a.id for a in index.articles()}
 
         def same_story(target: str, idx: Index = index) -> Relevant:
@@ -230,7 +231,7 @@ def bbc_set(bbc: list[tuple[Article, str]], embedder: Any, cache: Path) -> dict[
                 or (group is not None and idx.group_of(p.chunk.article_id) == group)
             )
 
-        queries = [(h, same_story(stored[a.sha256])) for a, h in bbc]
+        queries = [(h, same_story(a.id if a.id in indexed else stored[a.sha256])) for a, h in bbc]
         row["retrieval"] = retrieval(index, embedder, queries)
         index.close()
     return row
@@ -271,7 +272,12 @@ def main() -> None:
         print(name, json.dumps(row), flush=True)
         report["totals"] = {
             key: sum(r[key] for r in report["sets"].values())
-            for key in ("articles", "identical_skipped", "groups_with_copies", "copies_collapsed")
+            for key in (
+                "indexed",
+                "groups_with_copies",
+                "of_which_identical_texts",
+                "copies_collapsed",
+            )
         }
         args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"written to {args.out}")
