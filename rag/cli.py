@@ -1,4 +1,4 @@
-"""`rag index | list | remove | ask | quotes | chat | eval`: a thin command-line shell over `assistant` and `store`.
+"""`rag index | list | remove | ask | quotes | chat | serve | eval`: a thin command-line shell over `assistant` and `store`.
 
 Owns: flags, printing and exit codes. Every RagError becomes one line on stderr and exit 1;
 Ctrl-C exits 130 without a traceback (the index swap is atomic, so nothing is lost).
@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from rag.articles import find_files, load_articles
+from rag.batches import batch_items, check_question
+from rag.cli_eval import cmd_eval
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.models import PRESETS
@@ -162,32 +164,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(**flags)
 
 
-def _progress(bar: Any) -> Callable[[int, int], None]:
-    """An on_progress(done, total) callback that moves a tqdm bar."""
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return progress
-
-
-def recorded(settings: Settings) -> dict[str, Any]:
-    """The settings an eval report records: all but the model server's key, a secret."""
-    return {k: v for k, v in asdict(settings).items() if k != "llm_key"}
-
-
-def _ticker(bar: Any) -> Callable[[Any], None]:
-    """An on_item callback that moves a tqdm bar by one."""
-    return lambda _: bar.update()
-
-
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rag.embedding import make_embedder
-    from rag.progress import plain_progress
+    from rag.progress import bar_progress, plain_progress
     from rag.store import build_index, resolve_index
 
     settings = _settings(args)
@@ -221,7 +202,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     articles = list(load_articles(reading, left_out))
     bar = tqdm(desc="embedding", unit="chunk", file=sys.stderr, disable=None)
     # tqdm draws nothing when stderr is not a terminal; logs get a plain line now and then.
-    progress = plain_progress("embedding", "chunks", say) if bar.disable else _progress(bar)
+    progress = plain_progress("embedding", "chunks", say) if bar.disable else bar_progress(bar)
     try:
         report = build_index(
             path, articles, make_embedder(settings.embedder), settings.chunk_tokens,
@@ -281,59 +262,6 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_length(question: str, limit: int) -> None:
-    """Refuse an empty or over-long question before anything loads (no tokenizer needed)."""
-    if not question.strip():
-        raise RagError("the question is empty")
-    if len(question) > limit:
-        raise RagError(
-            f"the question is {len(question)} characters long; the limit is {limit} "
-            "(max_question_chars)"
-        )
-
-
-def _batch_line(line: str, limit: int) -> tuple[str, list[str]]:
-    """The question and history of one non-blank batch line; a RagError says what is wrong."""
-    if not line.startswith("{"):
-        _check_length(line, limit)
-        return line, []
-    try:
-        item = json.loads(line)
-    except ValueError:
-        raise RagError("not valid JSON") from None
-    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-        raise RagError('not a JSON object with a "question" string')
-    history = item.get("history", [])
-    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-        raise RagError('"history" must be a list of strings')
-    _check_length(item["question"], limit)
-    return item["question"], history
-
-
-def _batch_items(source: str, limit: int) -> list[tuple[str, list[str], str]]:
-    """(question, history, error) per non-blank line. The whole file is read and checked before
-    the model loads, so an unreadable file fails at once; a bad line is reported, not fatal."""
-    try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-        text = data.decode("utf-8-sig")  # a BOM from Notepad is not part of the first question
-    except OSError as exc:
-        raise RagError(f"cannot read {source}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise RagError(f"cannot read {source}: not UTF-8 (byte {exc.start})") from None
-    items: list[tuple[str, list[str], str]] = []
-    for number, line in enumerate(text.split("\n"), 1):  # numbered as an editor shows them
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            items.append((*_batch_line(line, limit), ""))
-        except RagError as exc:
-            items.append((line, [], f"line {number}: {exc}"))
-    if not items:
-        raise RagError(f"no questions in {source}")
-    return items
-
-
 def _titled(title: str, outlet: str, published: str, also_in: Sequence[str] = ()) -> str:
     """ "Title — Reuters, 2022-06-12", or the bare title when the article has no byline."""
     by = byline_text(outlet, published, also_in)
@@ -371,8 +299,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     scope = make_scope(args.since, args.until, args.source)
     if args.question is not None:
-        _check_length(args.question, settings.max_question_chars)
-    items = _batch_items(args.batch, settings.max_question_chars) if args.batch else []
+        check_question(args.question, settings.max_question_chars)
+    items = batch_items(args.batch, settings.max_question_chars) if args.batch else []
     assistant = Assistant.from_settings(settings)
     assistant.load()
     if args.batch:
@@ -446,96 +374,6 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from rag.assistant import Assistant
-    from rag.datasets import expand, is_realtimeqa, load_dataset, realtimeqa_index
-    from rag.embedding import make_embedder
-    from rag.evaluation import format_report, format_table, run_eval
-    from rag.support import SupportJudge
-
-    if args.calibrate:
-        return _calibrate(args)
-    if not args.dataset:
-        raise RagError("give --dataset FILE (or --calibrate LABELS)")
-    if args.limit is not None and args.limit < 1:
-        raise RagError(f"--limit must be at least 1, got {args.limit}")  # -1 would drop the last
-    settings = _settings(args)
-    paths = expand(args.dataset)
-    for path in paths:
-        if not path.is_file():
-            raise RagError(f"no dataset file {path}")
-    datasets = [(p, load_dataset(p, args.open_questions)[: args.limit]) for p in paths]
-    # One over-long question would otherwise stop the run after the model loaded.
-    for path, items in datasets:
-        for item in items:
-            try:
-                _check_length(item.question, settings.max_question_chars)
-            except RagError as exc:
-                raise RagError(f"{path}, question {item.id}: {exc}") from None
-    generator = None
-    reports: dict[str, dict[str, Any]] = {}
-    for path, items in datasets:
-        if is_realtimeqa(path):
-            embedder = make_embedder(settings.embedder)
-            indexing = tqdm(
-                desc=f"indexing {path.name}", unit="chunk", file=sys.stderr, disable=None
-            )
-            index_path = realtimeqa_index(
-                path, embedder, settings.chunk_tokens, settings.chunk_overlap, _progress(indexing)
-            )
-            indexing.close()
-            settings = settings.replace(index=str(index_path))
-        assistant = Assistant.from_settings(settings, generator)
-        assistant.load()
-        generator = assistant.generator
-        judge = SupportJudge(assistant.retriever.embedder)
-        bar = tqdm(
-            total=len(items), desc=f"eval {path.name}", unit="q", file=sys.stderr, disable=None
-        )
-        report = run_eval(assistant, items, judge, on_item=_ticker(bar))
-        bar.close()
-        report["settings"] = {
-            "dataset": str(path), "open": args.open_questions, **recorded(assistant.settings)
-        }  # fmt: skip
-        reports[path.name] = report
-        print(format_report(report, f"{path} with {settings.model}"), flush=True)
-    if len(reports) > 1:
-        print(format_table(reports))
-    if args.json_out:
-        out: dict[str, Any] = (
-            next(iter(reports.values())) if len(reports) == 1 else {"datasets": reports}
-        )
-        args.json_out.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
-        print(f"results written to {args.json_out}")
-    return 0
-
-
-def _calibrate(args: argparse.Namespace) -> int:
-    from rag.calibration import calibrate, load_labels
-    from rag.embedding import make_embedder
-    from rag.support import SupportJudge
-
-    labels = load_labels(args.calibrate)
-    judge = SupportJudge(make_embedder(_settings(args).embedder))
-    result = calibrate(judge, labels)
-    print(f"support judge vs {len(labels)} hand labels ({judge.weights})")
-    for name, scores in (("shipped weights", result.current), ("refitted", result.refit)):
-        for split, sc in scores.items():
-            print(
-                f"  {name:<15} {split:<5} {sc.pairs:>4} pairs ({sc.positives} supported): "
-                f"precision {_pct(sc.precision)}  recall {_pct(sc.recall)}  "
-                f"agreement {_pct(sc.agreement)}"
-            )
-    print(f"  refitted on the fit split: {result.fitted}")
-    return 0
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
-
-
 def cmd_chat(args: argparse.Namespace) -> int:
     from rag.chat import serve
     from rag.filters import make_scope
@@ -556,7 +394,7 @@ COMMANDS = {
     "remove": cmd_remove,
     "ask": cmd_ask,
     "quotes": cmd_quotes,
-    "eval": cmd_eval,
+    "eval": lambda args: cmd_eval(args, _settings),
     "chat": cmd_chat,
     "serve": cmd_serve,
 }

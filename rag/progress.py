@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 EVERY_SHARE = 0.1  # a line per tenth of the work...
 EVERY_SECONDS = 30.0  # ...or per half minute when a tenth takes longer
@@ -32,5 +33,16 @@ def plain_progress(
         if done >= total or share - last_share >= EVERY_SHARE or now - last_time >= EVERY_SECONDS:
             write(f"{label}: {done}/{total} {unit}")
             last_time, last_share = now, share
+
+    return progress
+
+
+def bar_progress(bar: Any) -> Callable[[int, int], None]:
+    """An on_progress(done, total) callback that moves a tqdm bar."""
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
 
     return progress

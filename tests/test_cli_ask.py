@@ -175,7 +175,7 @@ def test_eval_checks_its_limit_and_questions_before_loading(
 
 
 def test_an_eval_report_never_records_the_model_servers_key() -> None:
-    from rag.cli import recorded
+    from rag.cli_eval import recorded
     from rag.config import Settings
 
     shown = recorded(Settings(llm_url="http://127.0.0.1:9/v1", llm_key="secret"))
