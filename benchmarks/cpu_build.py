@@ -56,20 +56,11 @@ print(json.dumps({"kernels": cpu.kernels(), "llama_file": llama_cpp.__file__,
 
 def portable_build() -> Path:
     """The portable wheel unpacked into a folder of its own, built into the keyed cache once."""
-    folder = cpu.wheel_dir(PORTABLE)
-    target = folder / "unpacked"
+    target = cpu.wheel_dir(PORTABLE) / "unpacked"
     if not (target / "llama_cpp").is_dir():
         pip = str(Path(sys.executable).with_name("pip"))
-        wheels = sorted(folder.glob("llama_cpp_python-*.whl"))
-        if not wheels:
-            folder.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "CMAKE_ARGS": " ".join(PORTABLE)}
-            command = [pip, "wheel", "--no-deps", "--no-cache-dir", "-w", str(folder)]
-            subprocess.run(
-                [*command, f"llama-cpp-python=={cpu.LLAMA_VERSION}"], env=env, check=True
-            )
-            wheels = sorted(folder.glob("llama_cpp_python-*.whl"))
-        install = [pip, "install", "--quiet", "--no-deps", "--target", str(target), str(wheels[-1])]
+        built = cpu.wheel(pip, PORTABLE)
+        install = [pip, "install", "--quiet", "--no-deps", "--target", str(target), str(built)]
         subprocess.run(install, check=True)
     return target
 

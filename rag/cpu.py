@@ -88,15 +88,12 @@ def wheel_dir(args: list[str], cache: Path | None = None) -> Path:
     return (cache or cache_dir()) / "wheels" / f"llama-cpp-python-{LLAMA_VERSION}-{key}"
 
 
-def install(pip: str, args: list[str] | None = None) -> Path:
-    """Build llama-cpp-python for these options unless the keyed cache has it; install it."""
-    args = args if args is not None else _requested_args()
+def wheel(pip: str, args: list[str]) -> Path:
+    """The llama-cpp-python wheel for these options, built into the keyed cache unless there."""
     folder = wheel_dir(args)
     wheels = sorted(folder.glob("llama_cpp_python-*.whl"))
     if not wheels:
-        print(
-            f"building llama-cpp-python {LLAMA_VERSION} for this CPU (about 5 minutes on 2 cores)"
-        )
+        print(f"building llama-cpp-python {LLAMA_VERSION} (about 4 minutes on 2 cores)")
         print("  " + " ".join(args))
         folder.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "CMAKE_ARGS": " ".join(args)}
@@ -104,9 +101,15 @@ def install(pip: str, args: list[str] | None = None) -> Path:
         command = [pip, "wheel", "--no-deps", "--no-cache-dir", "-w", str(folder)]
         subprocess.run([*command, f"llama-cpp-python=={LLAMA_VERSION}"], env=env, check=True)
         wheels = sorted(folder.glob("llama_cpp_python-*.whl"))
-    subprocess.run([pip, "install", "--force-reinstall", "--no-deps", str(wheels[-1])], check=True)
-    (folder / "cmake-args.txt").write_text(" ".join(args) + "\n", encoding="utf-8")
+        (folder / "cmake-args.txt").write_text(" ".join(args) + "\n", encoding="utf-8")
     return wheels[-1]
+
+
+def install(pip: str, args: list[str] | None = None) -> Path:
+    """Build llama-cpp-python for these options unless the keyed cache has it; install it."""
+    built = wheel(pip, args if args is not None else _requested_args())
+    subprocess.run([pip, "install", "--force-reinstall", "--no-deps", str(built)], check=True)
+    return built
 
 
 def _requested_args() -> list[str]:

@@ -8,6 +8,8 @@ import time
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from rag import cpu
 
 AVX2_LAPTOP = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
@@ -83,3 +85,25 @@ def test_thread_state_is_read_after_the_name(tmp_path: Path) -> None:
     assert cpu._running(stat)
     stat.write_text("4242 (python3) S 1 4242 4242 0 -1")
     assert not cpu._running(stat)
+
+
+def test_a_wheel_is_built_once_per_options_with_those_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in for pip: records its CMAKE_ARGS and writes a wheel where -w points.
+    log = tmp_path / "calls.txt"
+    pip = tmp_path / "pip"
+    pip.write_text(
+        "#!/bin/sh\n"
+        f'echo "$CMAKE_ARGS" >> {log}\n'
+        'while [ "$1" != "-w" ]; do shift; done\n'
+        'touch "$2/llama_cpp_python-0.0-py3-none-linux_x86_64.whl"\n'
+    )
+    pip.chmod(0o755)
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    laptop, zen4 = cpu.cmake_args(AVX2_LAPTOP), cpu.cmake_args(ZEN4)
+    first = cpu.wheel(str(pip), laptop)
+    assert cpu.wheel(str(pip), laptop) == first  # from the cache: pip not run again
+    other = cpu.wheel(str(pip), zen4)
+    assert other.parent != first.parent
+    assert log.read_text().splitlines() == [" ".join(laptop), " ".join(zen4)]
