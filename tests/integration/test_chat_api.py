@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.servers import free_port, running
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +29,6 @@ def text_of(message: dict[str, Any]) -> str:
     return "".join(part.get("text", "") for part in content)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def chat_server(work: Path, **env: str) -> Iterator[str]:
     """Start `rag chat` on a free port in `work` (which holds seeds/); yield its URL."""
@@ -49,31 +41,9 @@ def chat_server(work: Path, **env: str) -> Iterator[str]:
         **os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_ANSWER_TOKENS": "48",
         "GRADIO_ANALYTICS_ENABLED": "False", **env,
     }  # fmt: skip
-    log = work / f"chat-{port}.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "rag", "chat", "--port", str(port), "--index", str(work / "idx")],
-            cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 300  # indexing and loading both models on 2 busy cores
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"rag chat exited {server.returncode}:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"rag chat did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
+    args = [sys.executable, "-m", "rag", "chat", "--port", str(port), "--index", str(work / "idx")]
+    with running(args, url, work / f"chat-{port}.log", cwd=work, env=env):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_chat_api import SEED, free_port
+from tests.integration.servers import free_port, running
+from tests.integration.test_chat_api import SEED
 
 pytestmark = pytest.mark.integration
 BOUNDARY = "rag-test-boundary"
@@ -33,26 +31,19 @@ def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "RAG_MAX_ANSWER_TOKENS": "48"}
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "rag", "serve", "--model", "smollm2-135m", "--port", str(port),
-             "--index", "idx"],  # relative: indexes/idx under cwd
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 300  # indexing and loading both models on 2 busy cores
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"rag serve exited {server.returncode}:\n{log.read_text()[-3000:]}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r,
-            ):
-                if r.status == 200:  # 503 while the models load
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"rag serve did not get ready:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
+    args = [
+        sys.executable,
+        "-m",
+        "rag",
+        "serve",
+        "--model",
+        "smollm2-135m",
+        "--port",
+        str(port),
+        "--index",
+        "idx",
+    ]  # relative: indexes/idx under cwd
+    with running(args, f"http://127.0.0.1:{port}/healthz", log, cwd=tmp_path, env=env):
         client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
         done = client.chat.completions.create(
             model="smollm2-135m",
@@ -67,13 +58,6 @@ def test_the_openai_client_asks_rag_serve(tmp_path: Path) -> None:
         )  # fmt: skip
         with urllib.request.urlopen(request, timeout=300) as r:
             added = json.load(r)["data"]
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     assert [a["title"] for a in added] == ["Springfield bridge"]
     assert (tmp_path / "indexes" / "idx.uploads" / "bridge.txt").is_file()
     assert done.model == "smollm2-135m" and done.choices[0].message.content
