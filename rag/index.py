@@ -3,7 +3,9 @@
 An index is a folder: manifest.json + store.sqlite (articles, chunks, wire-copy groups) +
 vectors.faiss.
 Owns: checking the manifest on load, searching the vectors and keywords, and looking up chunks
-and articles. Building and changing an index is `store`'s job; ranking policy is `retrieval`'s.
+and articles. The vectors are searched through `vectors.VectorIndex` (FAISS here); the same
+reader over a Postgres database is `pgindex.PgIndex`. Building and changing an index is
+`store`'s job; ranking policy is `retrieval`'s.
 No pickle: vectors live in FAISS's own format, everything else in SQLite and JSON.
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 from rag.articles import Article
 from rag.errors import RagError
 from rag.records import Chunk
+from rag.vectors import FaissVectors, VectorIndex
 
 # 2: chunks_fts keyword index; 3: articles.added; 4: articles.outlet, url, published, authors
 # (the groups table came later within 4: it is optional, so an index without it still loads)
@@ -109,6 +112,7 @@ class Index:
                 f"index {path} is damaged ({reason}); rebuild it with: "
                 f"rag index --rebuild --index {path}"
             ) from None
+        self.ann: VectorIndex = FaissVectors(self.vectors)
         if self.vectors.ntotal != n_chunks or self.vectors.d != self.manifest.dim:
             raise RagError(
                 f"index {path} is inconsistent; rebuild it with: rag index --rebuild --index {path}"
@@ -120,16 +124,16 @@ class Index:
         )
 
     def __len__(self) -> int:
-        return int(self.vectors.ntotal)
+        return len(self.ann)
+
+    @property
+    def where(self) -> str:
+        """Where the index lives, for messages: its folder (a database URL has no password)."""
+        return str(self.path)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first."""
-        if len(self) == 0:
-            return []
-        scores, rows = self.vectors.search(
-            query.reshape(1, -1).astype(np.float32), min(k, len(self))
-        )
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        return self.ann.search(query, k)
 
     def keyword_search(self, terms: list[str], k: int) -> list[int]:
         """Rows of the chunks matching any of `terms`, best BM25 first."""
@@ -147,11 +151,23 @@ class Index:
 
     def vector(self, row: int) -> np.ndarray:
         """The stored (dim,) float32 vector of a chunk."""
-        return np.asarray(self.vectors.reconstruct(row), dtype=np.float32)
+        return self.ann.get([row])[0]
 
     def cosine(self, query: np.ndarray, rows: list[int]) -> dict[int, float]:
         """Cosine of the query with stored chunk vectors (flat and HNSW-flat keep them whole)."""
-        return {r: float(np.dot(self.vectors.reconstruct(r), query)) for r in rows}
+        vectors = self.ann.get(rows)  # (len(rows), dim) float32
+        return {r: float(np.dot(v, query)) for r, v in zip(rows, vectors, strict=True)}
+
+    def rows_of(self, article_ids: Iterable[str]) -> set[int]:
+        """The rows of every chunk of these articles."""
+        ids = list(article_ids)
+        rows: set[int] = set()
+        for start in range(0, len(ids), 500):  # SQLite takes at most 999 parameters
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            cur = self.db.execute(f"SELECT row FROM chunks WHERE article_id IN ({marks})", batch)
+            rows.update(int(r[0]) for r in cur)
+        return rows
 
     def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
         rows = list(rows)

@@ -162,14 +162,7 @@ class Retriever:
                 for a in self.index.article_infos()
                 if scope.admits(a.outlet, a.url, a.published)
             ]
-            rows: set[int] = set()
-            for start in range(0, len(ids), 500):  # SQLite takes at most 999 parameters
-                batch = ids[start : start + 500]
-                marks = ",".join("?" * len(batch))
-                cur = self.index.db.execute(
-                    f"SELECT row FROM chunks WHERE article_id IN ({marks})", batch
-                )
-                rows.update(int(r[0]) for r in cur)
+            rows = self.index.rows_of(ids)
             self._scope_rows[scope] = frozenset(rows)
         return self._scope_rows[scope]
 
