@@ -66,6 +66,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm-key", metavar="KEY", help="that server's API key, if it needs one")
 
 
+def _store_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="URL",
+                        help="a postgresql://USER@HOST:PORT/DB database to keep the index in, "
+                        "instead of --index's folder")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -85,14 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--embedder", help="sentence-transformers model folder (default: bundled MiniLM)"
     )
     _common(p)
+    _store_flag(p)
 
     p = sub.add_parser("list", help="list the indexed articles")
     p.add_argument("--json", action="store_true", help="print one JSON object per article")
     _common(p)
+    _store_flag(p)
 
     p = sub.add_parser("remove", help="remove articles (by id, see: rag list) from an index")
     p.add_argument("ids", nargs="+", metavar="ID", help="article ids")
     _common(p)
+    _store_flag(p)
 
     p = sub.add_parser("ask", help="answer a question with cited sources")
     p.add_argument("question", nargs="?", help="the question (omit with --batch)")
@@ -104,12 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_flag(p)
     _verify_flag(p)
     _common(p)
+    _store_flag(p)
 
     p = sub.add_parser("quotes", help="list every quote of one speaker, oldest first")
     p.add_argument("name", metavar="NAME", help='the speaker: "Putin" finds Vladimir Putin')
     p.add_argument("--about", metavar="TOPIC", help="only quotes about this (words near them)")
     p.add_argument("--json", action="store_true", help="print one JSON object per quote")
     p.add_argument("--index", help="index name under indexes/ or a folder (default: default)")
+    _store_flag(p)
 
     p = sub.add_parser("eval", help="measure retrieval, answers, refusals, citations and speed")
     p.add_argument(
@@ -157,7 +168,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     flags = {
         k: getattr(args, k, None)
         for k in ("index", "model", "top_k", "chunk_tokens", "embedder", "retrieval")
-        + ("llm_url", "llm_model", "llm_key")
+        + ("llm_url", "llm_model", "llm_key", "store")
     }
     if getattr(args, "no_verify", False):
         flags["verify"] = False
@@ -169,7 +180,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     from rag.embedding import make_embedder
     from rag.progress import bar_progress, plain_progress
-    from rag.store import build_index, resolve_index
+    from rag.store import build_store, describe
 
     settings = _settings(args)
     # With --rebuild and no paths, only what is stored is re-embedded; otherwise seeds/ is the default.
@@ -178,7 +189,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise RagError(
             f"no .txt, .md or .html files in {', '.join(map(str, args.paths or ['seeds']))}"
         )
-    path = resolve_index(settings.index)
+    path = describe(settings.index, settings.store)
 
     def say(message: str) -> None:
         tqdm.write(message, file=sys.stderr)
@@ -204,8 +215,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     # tqdm draws nothing when stderr is not a terminal; logs get a plain line now and then.
     progress = plain_progress("embedding", "chunks", say) if bar.disable else bar_progress(bar)
     try:
-        report = build_index(
-            path, articles, make_embedder(settings.embedder), settings.chunk_tokens,
+        report = build_store(
+            settings.index, settings.store, articles, make_embedder(settings.embedder),
+            settings.chunk_tokens,
             settings.chunk_overlap, rebuild=args.rebuild, on_progress=progress, prune=args.prune,
             wait=not args.no_wait, say=say,
         )  # fmt: skip
@@ -229,9 +241,10 @@ def _shown(source: str) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from rag.store import Index, resolve_index
+    from rag.store import open_index
 
-    index = Index(resolve_index(_settings(args).index))
+    settings = _settings(args)
+    index = open_index(settings.index, settings.store)
     infos = index.article_infos()
     for a in infos:
         if args.json:
@@ -245,20 +258,25 @@ def cmd_list(args: argparse.Namespace) -> int:
                 + (f"  (copy of {a.copy_of})" if a.copy_of else "")  # a later wire copy
             )
     if not args.json:
-        print(f"{len(infos)} articles, {len(index)} chunks in {index.path}")
+        print(f"{len(infos)} articles, {len(index)} chunks in {index.where}")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     from rag.embedding import make_embedder
-    from rag.store import Index, build_index, resolve_index
+    from rag.store import build_store, describe, open_index
 
-    path = resolve_index(_settings(args).index)
-    m = Index(path).manifest
-    report = build_index(
-        path, [], make_embedder(m.embedder), m.chunk_tokens, m.chunk_overlap, remove=args.ids
+    s = _settings(args)
+    index = open_index(s.index, s.store)
+    m = index.manifest
+    index.close()
+    report = build_store(
+        s.index, s.store, [], make_embedder(m.embedder), m.chunk_tokens, m.chunk_overlap,
+        remove=args.ids,
+    )  # fmt: skip
+    print(
+        f"{describe(s.index, s.store)}: removed {report.removed}; {report.articles} articles, {report.chunks} chunks"
     )
-    print(f"{path}: removed {report.removed}; {report.articles} articles, {report.chunks} chunks")
     return 0
 
 
@@ -286,8 +304,26 @@ def _print_sources(answer: Any, scoped: bool = False) -> None:
         print("\n(the index has no passages)")
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def _assistant(settings: Settings) -> Any:
+    """Assistant.from_settings, over the Postgres store when the settings name one."""
     from rag.assistant import Assistant
+
+    if not settings.store:
+        return Assistant.from_settings(settings)
+    from rag.embedding import make_embedder
+    from rag.generation import make_generator
+    from rag.store import open_index
+
+    index = open_index(settings.index, settings.store)
+    s = settings
+    generator = make_generator(
+        s.model, s.n_ctx, s.max_answer_tokens, s.temperature, s.n_threads, llm_url=s.llm_url,
+        llm_model=s.llm_model, llm_key=s.llm_key,
+    )  # fmt: skip
+    return Assistant(settings, index, make_embedder(index.manifest.embedder), generator)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
     from rag.filters import is_latest, make_scope, with_as_of
     from rag.records import Answer
 
@@ -301,7 +337,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is not None:
         check_question(args.question, settings.max_question_chars)
     items = batch_items(args.batch, settings.max_question_chars) if args.batch else []
-    assistant = Assistant.from_settings(settings)
+    assistant = _assistant(settings)
     assistant.load()
     if args.batch:
         failures = 0
@@ -350,11 +386,12 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     """Every quote of one speaker, by date then article. Exit 1 when there is none (as grep)."""
     from rag.filters import dated_order
     from rag.quotes import format_quote, quote_dict, quotes_by
-    from rag.store import Index, resolve_index
+    from rag.store import open_index
 
     if not args.name.strip():
         raise RagError('no name; usage: rag quotes "Maria Zakharova"')
-    index = Index(resolve_index(_settings(args).index))
+    settings = _settings(args)
+    index = open_index(settings.index, settings.store)
     articles = index.articles()
     found = sorted(
         quotes_by(articles, args.name, args.about),
@@ -363,7 +400,7 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     if not found:
         about = f" about {args.about}" if args.about else ""
         n = len(articles)
-        print(f"no quotes by {args.name}{about} in the {n} article{'s' * (n != 1)} of {index.path}",
+        print(f"no quotes by {args.name}{about} in the {n} article{'s' * (n != 1)} of {index.where}",
               file=sys.stderr)  # fmt: skip
         return 1
     for article, quote in found:
@@ -374,18 +411,30 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command that opens its index through Assistant.from_settings, which
+    reads the local folder index only (so far): a Postgres store is refused, not ignored."""
+    settings = _settings(args)
+    if settings.store:
+        raise RagError(
+            f"rag {args.command} reads the local folder index only so far; unset store "
+            "(RAG_STORE or rag.toml) to use it"
+        )
+    return settings
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from rag.chat import serve
     from rag.filters import make_scope
 
     scope = make_scope(args.since, args.until, args.source)  # checked before anything loads
-    return serve(_settings(args), args.host, args.port, args.share, args.auth, scope)
+    return serve(_local_settings(args), args.host, args.port, args.share, args.auth, scope)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.api import serve
 
-    return serve(_settings(args), args.host, args.port, args.api_key)
+    return serve(_local_settings(args), args.host, args.port, args.api_key)
 
 
 COMMANDS = {
@@ -394,7 +443,7 @@ COMMANDS = {
     "remove": cmd_remove,
     "ask": cmd_ask,
     "quotes": cmd_quotes,
-    "eval": lambda args: cmd_eval(args, _settings),
+    "eval": lambda args: cmd_eval(args, _local_settings),
     "chat": cmd_chat,
     "serve": cmd_serve,
 }

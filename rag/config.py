@@ -46,6 +46,9 @@ class Settings:
     llm_url: str = ""
     llm_model: str = ""
     llm_key: str = field(default="", repr=False)
+    # A postgresql:// URL: articles, chunks, vectors and keywords live in that database (see
+    # rag/pgstore.py) instead of the folder `index` names; "" = the local folder index.
+    store: str = ""
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None changes applied."""
@@ -88,6 +91,13 @@ def _is_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _is_store(value: str) -> bool:
+    """ "" or a postgresql:// URL with no password in it: settings are shown and recorded (an
+    eval report keeps them), so the password comes from PGPASSWORD or ~/.pgpass instead."""
+    parts = urlsplit(value)
+    return value == "" or (parts.scheme in ("postgresql", "postgres") and not parts.password)
+
+
 def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
     return (lambda v: v in choices), "one of " + ", ".join(choices)
 
@@ -112,6 +122,11 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         (lambda v: v == "" or _is_url(v)),
         "an http:// or https:// URL such as http://127.0.0.1:8080/v1",
     ),
+    "store": (
+        _is_store,
+        "a postgresql://USER@HOST:PORT/DATABASE URL without a password (set PGPASSWORD or "
+        "use ~/.pgpass for that)",
+    ),
 }
 
 # The CLI spells these settings differently from --setting-name.
@@ -121,6 +136,8 @@ FLAGS = {"top_k": "--k", "verify": "--no-verify"}
 def _check(name: str, value: Any, origin: str) -> None:
     ok, wanted = CHECKS.get(name, (None, ""))
     if ok is not None and not ok(value):
+        if name == "store" and urlsplit(value).password:  # never echo a password back
+            value = value.replace(urlsplit(value).password, "***")
         raise RagError(f"setting {name} must be {wanted}, got {value!r} (from {origin})")
 
 

@@ -43,9 +43,7 @@ class FaissVectors:
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if len(self) == 0:
             return []
-        scores, rows = self.index.search(
-            query.reshape(1, -1).astype(np.float32), min(k, len(self))
-        )
+        scores, rows = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, len(self)))
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
     def get(self, rows: Sequence[int]) -> np.ndarray:

@@ -1,0 +1,258 @@
+"""Reading a Postgres + pgvector store: `PgIndex` answers what `index.Index` answers.
+
+Owns: the reads (vectors through `PgVectors`, keywords through Postgres full-text search,
+chunks, articles, wire-copy groups) and `hybrid`, the whole hybrid search as one SQL query.
+Every read sees the latest committed build, so several processes share one database without
+reopening anything. Building the store is `pgstore`'s job; ranking policy is `retrieval`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.articles import Article
+from rag.errors import RagError
+from rag.index import EARLIEST, FORMAT_VERSION, ArticleInfo, Index, Manifest, authors_from_json
+from rag.pgstore import connect, read_meta, redact
+from rag.records import Chunk
+
+# The query beam of the HNSW graph. Retrieval asks for 30 candidates; with a beam of 200 the
+# graph returns the exact top 30 for nearly every BBC headline (benchmarks/pgstore.py).
+EF_SEARCH = 200
+ARTICLE_COLUMNS = "id, title, source, text, sha256, outlet, url, published, authors"
+
+
+def article_from_row(row: Sequence[Any]) -> Article:
+    """An Article from a row of ARTICLE_COLUMNS."""
+    return Article(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], authors_from_json(row[8])
+    )
+
+
+def tsquery(terms: Sequence[str]) -> tuple[str, list[str]]:
+    """SQL for "any of these terms" (each a word or a phrase) and its parameters."""
+    return " || ".join(["phraseto_tsquery('english', %s)"] * len(terms)), list(terms)
+
+
+class PgVectors:
+    """pgvector's HNSW index over rag_chunks.embedding: a `vectors.VectorIndex`."""
+
+    def __init__(self, index: PgIndex) -> None:
+        self.pg = index
+
+    def __len__(self) -> int:
+        return len(self.pg)
+
+    def search(
+        self, query: np.ndarray, k: int, rows: frozenset[int] | None = None
+    ) -> list[tuple[int, float]]:
+        # <#> is the negated inner product: the cosine of L2-normalised vectors, negated.
+        if rows is None:
+            cur = self.pg.conn.execute(
+                "SELECT row, -(embedding <#> %s) FROM rag_chunks ORDER BY embedding <#> %s LIMIT %s",
+                (query, query, k),
+            )
+        else:  # a scope: the graph walk goes on until it has k rows that pass the filter
+            cur = self.pg.conn.execute(
+                "SELECT row, -(embedding <#> %s) FROM rag_chunks WHERE row = ANY(%s) "
+                "ORDER BY embedding <#> %s LIMIT %s",
+                (query, list(rows), query, k),
+            )
+        return [(int(r), float(s)) for r, s in cur]
+
+    def get(self, rows: Sequence[int]) -> np.ndarray:
+        if not rows:
+            return np.zeros((0, self.pg.manifest.dim), dtype=np.float32)
+        cur = self.pg.conn.execute(
+            "SELECT row, embedding FROM rag_chunks WHERE row = ANY(%s)", (list(rows),)
+        )
+        # pgvector's adapter gives a Vector (binary results) or an ndarray (text results).
+        found = {int(r): v.to_numpy() if hasattr(v, "to_numpy") else v for r, v in cur}
+        if len(found) < len(set(rows)):
+            raise RagError(f"chunks {sorted(set(rows) - set(found))} are gone from the store")
+        return np.array([found[r] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+
+
+class _FaissShaped:
+    """What `Retriever._dense` calls in a large scope: FAISS's search(x, k, params) with an
+    id selector, answered by pgvector (the selector is asked about each candidate)."""
+
+    def __init__(self, index: PgIndex) -> None:
+        self.pg = index
+
+    def search(self, x: np.ndarray, k: int, params: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        fetch, found = k, []
+        while True:  # widen until k candidates pass, or the store runs out
+            hits = self.pg.ann.search(x[0], fetch)
+            found = [(r, s) for r, s in hits if params is None or params.sel.is_member(r)][:k]
+            if len(found) == k or len(hits) < fetch:
+                break
+            fetch *= 4
+        scores = np.full((1, k), -np.inf, dtype=np.float32)
+        ids = np.full((1, k), -1, dtype=np.int64)
+        for i, (r, s) in enumerate(found):
+            ids[0, i], scores[0, i] = r, s
+        return scores, ids
+
+
+class PgIndex(Index):
+    """A store in Postgres, read live: an `Index` (the Retriever and the CLI take either)."""
+
+    def __init__(self, url: str) -> None:  # not super().__init__: that reads a folder
+        self.url = url
+        # Only for messages and for code that stats a folder (there is none: that finds nothing).
+        self.path = Path(redact(url))
+        self.conn = connect(url)
+        self.conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        # A scoped search keeps walking the graph until enough rows pass (pgvector >= 0.8).
+        self.conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        meta = read_meta(self.conn)
+        if meta is None:
+            self.conn.close()
+            raise RagError(
+                f"no index in the store {redact(url)}; build one with: rag index --store URL"
+            )
+        if meta.get("format_version") != str(FORMAT_VERSION):
+            self.conn.close()
+            raise RagError(
+                f"the store {redact(url)} has format {meta.get('format_version')}, this version "
+                f"reads {FORMAT_VERSION}; rebuild it with: rag index --rebuild --store URL"
+            )
+        self._meta = meta
+        self.ann = PgVectors(self)
+        self.vectors = _FaissShaped(self)  # type: ignore[assignment]
+        self.has_groups = True
+
+    @property
+    def where(self) -> str:
+        return redact(self.url)
+
+    @property
+    def manifest(self) -> Manifest:  # type: ignore[override]  # read live, not from a file
+        m = self._meta
+        cur = self.conn.execute("SELECT id, sha256, source FROM rag_articles")
+        rows = cur.fetchall()
+        return Manifest(
+            int(m["format_version"]), m["embedder"], int(m["dim"]), int(m["chunk_tokens"]),
+            int(m["chunk_overlap"]), m["built_at"], {r[0]: r[1] for r in rows},
+            {r[0]: r[2] for r in rows},
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM rag_chunks").fetchone()[0])  # type: ignore[index]
+
+    def keyword_search(self, terms: list[str], k: int) -> list[int]:
+        """Rows of the chunks matching any of `terms`, best full-text rank first."""
+        terms = [t for t in terms if t.strip()]
+        if not terms:
+            return []
+        sql, params = tsquery(terms)
+        cur = self.conn.execute(
+            f"SELECT row FROM rag_chunks, (SELECT {sql}) AS q(q) WHERE tsv @@ q "
+            "ORDER BY ts_rank(tsv, q) DESC, row LIMIT %s",
+            (*params, k),
+        )
+        return [int(r[0]) for r in cur]
+
+    def hybrid(self, query: np.ndarray, terms: list[str], k: int, weight: float = 1.0,
+               candidates: int = 30, rrf_k: int = 20) -> list[int]:  # fmt: skip
+        """The whole hybrid search as one SQL query: the `candidates` nearest vectors and best
+        full-text hits, fused by reciprocal rank (`retrieval.fuse`'s formula and weights)."""
+        sql, params = tsquery([t for t in terms if t.strip()] or [""])
+        cur = self.conn.execute(
+            f"""
+            WITH dense AS (
+                SELECT row, ROW_NUMBER() OVER (ORDER BY embedding <#> %s) AS rank
+                FROM (SELECT row, embedding FROM rag_chunks
+                      ORDER BY embedding <#> %s LIMIT %s) AS nearest),
+            q AS (SELECT {sql} AS q),
+            lexical AS (
+                SELECT row, ROW_NUMBER() OVER (ORDER BY ts_rank(tsv, q.q) DESC, row) AS rank
+                FROM rag_chunks, q WHERE tsv @@ q.q
+                ORDER BY ts_rank(tsv, q.q) DESC, row LIMIT %s)
+            SELECT row, SUM(score) AS fused FROM (
+                SELECT row, 1.0 / (%s + rank) AS score FROM dense
+                UNION ALL SELECT row, %s / (%s + rank) FROM lexical) AS ranked
+            GROUP BY row ORDER BY fused DESC, row LIMIT %s
+            """,
+            (query, query, candidates, *params, candidates, rrf_k, weight, rrf_k, k),
+        )
+        return [int(r[0]) for r in cur]
+
+    def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
+        cur = self.conn.execute(
+            'SELECT row, id, article_id, text, start, "end" FROM rag_chunks WHERE row = ANY(%s)',
+            (list(rows),),
+        )
+        return {int(r[0]): Chunk(r[1], r[2], r[3], r[4], r[5]) for r in cur}
+
+    def rows_of(self, article_ids: Iterable[str]) -> set[int]:
+        cur = self.conn.execute(
+            "SELECT row FROM rag_chunks WHERE article_id = ANY(%s)", (list(article_ids),)
+        )
+        return {int(r[0]) for r in cur}
+
+    def article(self, article_id: str) -> Article:
+        row = self.conn.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM rag_articles WHERE id = %s", (article_id,)
+        ).fetchone()
+        if row is None:
+            raise RagError(f"article {article_id} is not in the store {self.where}")
+        return article_from_row(row)
+
+    def articles(self) -> list[Article]:
+        cur = self.conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM rag_articles ORDER BY source")
+        return [article_from_row(r) for r in cur]
+
+    def article_infos(self) -> list[ArticleInfo]:
+        cur = self.conn.execute(
+            "SELECT a.id, a.title, a.source, COUNT(c.row), a.added, a.outlet, a.url, "
+            "a.published, a.authors FROM rag_articles a LEFT JOIN rag_chunks c "
+            "ON c.article_id = a.id GROUP BY a.id ORDER BY a.added, a.source"
+        )
+        copies = self._copies()
+        infos = []
+        for r in cur.fetchall():
+            group, first = copies.get(r[0], (None, r[0]))
+            infos.append(
+                ArticleInfo(
+                    r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6], r[7], authors_from_json(r[8]),
+                    group, "" if first == r[0] else first,
+                )
+            )  # fmt: skip
+        return infos
+
+    def group_of(self, article_id: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT group_id FROM rag_groups WHERE article_id = %s", (article_id,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def group_members(self, group_id: int) -> list[str]:
+        cur = self.conn.execute(
+            f"SELECT g.article_id FROM rag_groups g JOIN rag_articles a ON a.id = g.article_id "
+            f"WHERE g.group_id = %s ORDER BY {EARLIEST}",
+            (group_id,),
+        )
+        return [r[0] for r in cur]
+
+    def _copies(self) -> dict[str, tuple[int, str]]:
+        cur = self.conn.execute(
+            f"SELECT g.article_id, g.group_id FROM rag_groups g "
+            f"JOIN rag_articles a ON a.id = g.article_id ORDER BY g.group_id, {EARLIEST}"
+        )
+        first: dict[int, str] = {}
+        return {a: (g, first.setdefault(g, a)) for a, g in cur}
+
+    def added(self, article_id: str) -> str:
+        row = self.conn.execute(
+            "SELECT added FROM rag_articles WHERE id = %s", (article_id,)
+        ).fetchone()
+        return str(row[0]) if row else ""
+
+    def close(self) -> None:
+        self.conn.close()
