@@ -29,10 +29,6 @@ from rag.text import QUESTION_WORDS, STOPWORDS
 from rag.wires import collapse
 
 CANDIDATES = 30  # per search, before fusion
-# Fused candidates a choice question looks through for passages naming an option. RealTime QA
-# weeks 1-4 (tuning): the right option is named in the passages for 74 of 120 questions with 60,
-# 67 with the usual 3k + 3 = 15; the held-out weeks: 52 of 110 against 47.
-OPTION_POOL = 60
 # Fusion weights, set by benchmarks/retrieval_modes.py on all three sets: with k = 20 (sharper
 # than the usual 60) and keywords weighted as vectors, BBC recall@5 is 0.91 against 0.89 with
 # k = 60 and keywords counted double, Solana recall@1 0.86 against 0.84, the seed set unchanged.
@@ -221,10 +217,7 @@ class Retriever:
         query = self.embedder.embed([question])[0]  # (dim,) float32
         dense = self._dense(query, rows) if self.mode != "lexical" else []
         lexical = self._lexical(question, rows) if self.mode != "dense" else []
-        # A choice question looks deeper: the passage naming the right option is often ranked
-        # below the first few, which name none and cannot tell the options apart.
-        pool = OPTION_POOL if options else 3 * k + 3
-        order = fuse(([r for r, _ in dense], 1.0), (lexical, KEYWORD_WEIGHT))[:pool]
+        order = fuse(([r for r, _ in dense], 1.0), (lexical, KEYWORD_WEIGHT))[: 3 * k + 3]
         cosine = dict(dense)
         cosine.update(self.index.cosine(query, [r for r in order if r not in cosine]))
         chunks = self.index.chunks(order)
