@@ -37,8 +37,14 @@ def _find_close(text: str, mark: str, i: int, stop: int) -> int | None:
     """The closing mark for an opening one at i; single marks must look like quote marks, as
     the same characters are apostrophes."""
     want = OPENERS[mark]
+    if mark in '“"' and want not in text[i + 1 : stop]:
+        # Mixed marks ("China's leadership ... FDI,” or “... United States," it stated): with
+        # no closing mark of its own kind left in the paragraph, the other double one closes.
+        want = '"' if mark == "“" else "”"
+    # Marks that are also apostrophes or openers must look like a closing mark.
+    check = mark in "‘'" or want == '"' and mark == "“"
     for j in range(i + 1, stop):
-        if text[j] == want and (mark in '“«„"' or _closes(text, j)):
+        if text[j] == want and (not check or _closes(text, j)):
             return j
         if mark == "“" and text[j] == "“":  # a new opening before the close: this one runs on
             return None

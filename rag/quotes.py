@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.articles import Article
-from rag.attribution import SENTENCE_END as SENTENCE_END
 from rag.attribution import attribute_spans
 from rag.speakers import speaker_matches as speaker_matches
+from rag.speech import SENTENCE_END as SENTENCE_END
 
 
 @dataclass(frozen=True)

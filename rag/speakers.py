@@ -102,6 +102,14 @@ def strip_titles(name: str) -> str:
     words = [w for w in tokens(name) if w not in ("the", "The")]
     if is_org(" ".join(words)):
         return " ".join(words)
+    if "of" in words:
+        # "Rep. Jamaal Bowman of New York": a person "of" a place is the person. Only when a
+        # person comes before "of" and no title after it, as "Secretary of State Antony
+        # Blinken" and "Bank of England Governor Andrew Bailey" name the person after.
+        at = len(words) - 1 - words[::-1].index("of")
+        person = strip_titles(" ".join(words[:at]))
+        if is_person(person) and not any(w in TITLES for w in words[at + 1 :]):
+            return person
     # Everything up to the last title, possessive or nationality goes: "Japan's Prime Minister
     # Fumio Kishida", "Former Japanese Prime Minister Shinzo Abe".
     cut = 0

@@ -1,0 +1,105 @@
+"""The wording of attribution: speech verbs, the subjects that say them, and sentence ends.
+
+Owns the vocabularies ("said", "told", "according to"; "the minister", "the department", "he",
+"who") and the regular expressions `rag.attribution` matches around a quote ("“...,” X said",
+"said X", "X, an adviser, told"). Leaves deciding which attribution a quote has to it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.speakers import NAME, words
+
+VERBS = words(
+    """said says say told tells tell stated states added adds adding warned warns warning urged
+    urges asked asks noted notes wrote writes explained explains insisted insists argued argues
+    claimed claims declared declares emphasized emphasised stressed remarked replied responded
+    recalled continued acknowledged admitted announced tweeted posted testified suggested
+    clarified complained cautioned conceded concluded joked quipped predicted promised vowed
+    pledged shouted yelled wondered observed commented countered reiterated boasted lamented
+    contended maintained indicated called described recounted repeated cautions texted messaged
+    assured affirmed alleged charged saying noting telling calling writing arguing"""
+)
+VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(VERBS), key=len, reverse=True)) + r")\b")
+# "the minister said" means someone named before; "a spokesperson said" or "officials said"
+# names no one, and is left out.
+ROLES = (
+    "president|minister|prime minister|secretary|senator|governor|mayor|spokesman|spokeswoman|"
+    "spokesperson|chancellor|leader|congressman|congresswoman|lawmaker|judge|justice|speaker|"
+    "ambassador|chairman|chairwoman|chief executive|ceo|general|king|queen|pope|premier|"
+    "candidate|nominee|star|actor|actress|singer|coach|founder|author|attorney|lawyer"
+)
+# Words that describe the person named next: "Foreign Ministry spokesman Zhao Lijian said".
+DESCRIBED = (
+    "spokesman|spokeswoman|spokesperson|secretary|adviser|advisor|coordinator|director|chief|"
+    "minister|leader|chairman|chairwoman|aide|analyst|professor|economist|contributor|lawyer|"
+    "attorney|president|senator|governor|mayor|ambassador|official|expert|fellow|founder"
+)
+# "the department said" means the last organisation named with that word ("the Justice
+# Department"), and "it said" the last organisation named just before.
+ORG_ROLES = (
+    "ministry|department|commission|committee|agency|council|court|government|administration|"
+    "embassy|office|campaign|police|company|organization|organisation|institute|foundation|"
+    "party|alliance|board|bureau|union"
+)
+SUBJECT = (
+    r"(?P<pron>\b(?:[Hh]e|[Ss]he)\b)"
+    r"|(?P<who>\bwho\b)"
+    r"|(?P<it>\b[Ii]t\b)"
+    rf"|(?P<orgrole>\b[Tt]he\s+(?:{ORG_ROLES})\b)"
+    rf"|(?P<role>\b(?:[Tt]he|[Tt]his)\s+(?:[\w.’'\-]+\s+){{0,2}}?(?:{ROLES})\b)"
+    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+\s+){{0,2}}(?:{DESCRIBED})\s+(?={NAME}))?"
+    rf"(?P<name>(?<![\w’'\-])(?:[Tt]he\s+)?{NAME}(?: (?:to|for) (?:the )?{NAME})?)"
+)
+# "..., saying ...": the participle's subject is the sentence's.
+PARTICIPLES = {"saying", "adding", "noting", "warning", "telling", "calling", "writing", "arguing"}
+SUBJECT_RE = re.compile(SUBJECT)
+# Between a subject and its verb: an apposition ("Yuri Ushakov, a foreign policy adviser to
+# Putin, told"), an adverb or an auxiliary.
+GAP_RE = re.compile(
+    r"\s*(?:,[^,;“”«»\"]{1,140},\s*)?(?:(?:also|later|then|previously|again|once|just|has|had|"
+    r"have|would|will|did|\w+ly)\s+)*"
+)
+LEAD = r"^[\s,—–\-]*"
+AFTER_SUBJECT_FIRST = re.compile(
+    rf"{LEAD}(?:{SUBJECT})(?={GAP_RE.pattern}(?P<verb>{VERB_RE.pattern}))"
+)
+# "“...,” said X", but not "told X": the one told is the listener.
+AFTER_VERB_FIRST = re.compile(
+    rf"{LEAD}(?!(?:told|tell|tells|telling)\b)(?P<verb>{VERB_RE.pattern}|according to)\s+(?:{SUBJECT})"
+)
+AFTER_VERB_FIRST_ANYWHERE = re.compile(rf"(?P<verb>{VERB_RE.pattern})\s+(?:{SUBJECT})")
+SUBJECT_THEN_VERB = re.compile(rf"(?:{SUBJECT})(?={GAP_RE.pattern}(?P<verb>{VERB_RE.pattern}))")
+ACCORDING_TO = re.compile(rf"\b[Aa]ccording to\s+(?:{SUBJECT})\s*,\s*$")
+# A sentence ends at . ! or ? (maybe inside a closing mark) before a capital or a quote mark,
+# but not after an initial ("U.S. President", "George W. Bush") or a short title ("Dr. Smith");
+# an acronym does end one ("told CNN. “I think ...”").
+SENTENCE_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr|vs))(?<!\bMrs)[.!?][”\"’»']?\s+(?=[A-Z“\"«‘])"
+)
+# A person named right after a preposition or an object-taking verb is not the sentence subject
+# ("spoke by phone with Chinese leader Xi Jinping").
+NOT_SUBJECT = re.compile(
+    r"\b(?:with|to|by|from|of|for|at|about|against|on|in|after|before|and|than|between|"
+    r"toward|towards|including|like|as|via|under|over|into|met|called|thanked|visited|named|"
+    r"replaced|succeeded|joined|criticized|praised|'s|’s)\s+(?:[\w.’'\-]+\s+){0,2}$"
+)
+# A quote right after these is a title or a name, not anyone's words.
+TAKES_TITLE = r"\b(?:of|on|titled|entitled)"
+# "Rep. Matt Gaetz, a Republican from Florida who said": the person a "who" follows.
+WHO_FOLLOWS = re.compile(rf"(?P<n>{NAME})(?:,\s*(?:an?|the)\s+[^,;“”«»\"]{{1,80}}?)?,?\s*$")
+# An organisation named right after these is not the one "it" refers to.
+ORG_OBJECT = re.compile(
+    r"\b(?:with|to|by|from|of|for|at|about|against|on|in|than|between|toward|towards|"
+    r"including|like|via|under|over|into)\s+(?:the\s+)?$"
+)
+# A word that looks like a verb right after a sentence's subject ("Joyce also said", "Kevin
+# McCarthy delivered a promise:").
+CLAUSE_VERB = re.compile(
+    r"\s+(?:(?:also|then|later|again|\w+ly)\s+)?(?:[a-z]+ed|[a-z]+s|said|told|made|gave|took|"
+    r"met|sent|spoke|wrote|had|was|is)\b"
+)
+# Punctuation that ends a quoted clause: the attribution after a quote follows one of these
+# ("“No,” Bowman said"), where "“several” Republicans have told" is a modifier.
+CLAUSE_END = ",.?!…—–:;-"

@@ -1,0 +1,123 @@
+"""One fast test per attribution rule added for the misses of the dev and dev2 labels."""
+
+from rag.quotemarks import quote_spans
+from rag.quotes import extract_quotes
+from rag.speakers import strip_titles
+
+
+def said(text: str) -> list[tuple[str, str]]:
+    quotes = extract_quotes(text)
+    for q in quotes:
+        assert text[q.start : q.end] == q.text
+    return [(q.speaker, q.text) for q in quotes]
+
+
+def test_a_person_of_a_place_is_the_person() -> None:
+    assert strip_titles("Rep. Jamaal Bowman of New York") == "Jamaal Bowman"
+    # but a title of a place names the person after it
+    assert strip_titles("Secretary of State Antony Blinken") == "Antony Blinken"
+    assert strip_titles("Bank of England Governor Andrew Bailey") == "Andrew Bailey"
+    text = (
+        "Rep. Vern Buchanan of Florida may retire. But Buchanan disputed the notion.\n\n"
+        "“It's ridiculous,” he told reporters."
+    )
+    assert said(text) == [("Vern Buchanan", "It's ridiculous")]
+
+
+def test_who_after_a_name_and_its_apposition_is_that_person() -> None:
+    text = (
+        "“We need new rules,” said Rep. Matt Gaetz, a Republican from Florida who said he’s a "
+        "“hard no” on McCarthy."
+    )
+    assert said(text) == [("Matt Gaetz", "We need new rules"), ("Matt Gaetz", "hard no")]
+
+
+def test_the_department_and_it_are_the_organisation_named_before() -> None:
+    text = (
+        "The Justice Department charged him on Tuesday.\n\n"
+        "“He lied to Congress,” the department said.\n\n"
+        "The Trade Review Commission released its report.\n\n"
+        "“China continued to blame the United States,” it said."
+    )
+    assert said(text) == [
+        ("Justice Department", "He lied to Congress"),
+        ("Trade Review Commission", "China continued to blame the United States"),
+    ]
+
+
+def test_it_with_no_organisation_before_names_no_one() -> None:
+    assert said("The plan failed.\n\n“It was too late,” it said.") == []
+
+
+def test_a_short_quote_in_the_apposition_is_read_through() -> None:
+    text = (
+        "“It will show our strength,” Rep. Bob Good, a Virginia Republican who is a “hard no” "
+        "on McCarthy, told CNN. “I think the second ballot will be different.”"
+    )
+    got = said(text)
+    assert ("Bob Good", "It will show our strength") in got
+    # The acronym ends the sentence, and the next quote takes Good past the short one.
+    assert ("Bob Good", "I think the second ballot will be different.") in got
+    assert all(speaker != "CNN" for speaker, _ in got)  # "told CNN": CNN is the listener
+
+
+def test_a_quote_that_ends_no_clause_takes_no_speaker_after_it() -> None:
+    text = "Jane Doe leads the group. They claim “several” Republicans have privately told them."
+    assert said(text) == []
+
+
+def test_an_attribution_ending_the_sentence_after_a_comma() -> None:
+    text = (
+        "Canadian Prime Minister Justin Trudeau responded on Saturday.\n\n"
+        "The action will have “real consequences” for the American people, said Trudeau."
+    )
+    assert said(text) == [("Justin Trudeau", "real consequences")]
+
+
+def test_a_speech_verb_before_the_quote_keeps_the_later_clause_out() -> None:
+    text = "Joe Biden called it “a disaster” for the party, Jane Doe said."
+    assert ("Jane Doe", "a disaster") not in said(text)
+
+
+def test_a_colon_after_the_subjects_clause_introduces_the_quote() -> None:
+    text = (
+        "As a faction threatens his ambitions, House GOP leader Kevin McCarthy delivered a "
+        "promise: “I'll never leave.”"
+    )
+    assert said(text) == [("Kevin McCarthy", "I'll never leave.")]
+
+
+def test_a_quote_sentence_after_a_sentence_takes_its_subject() -> None:
+    text = (
+        "Rep. David Joyce also said members have reached out to him, but he dismissed it. "
+        "“At the end of the day, Kevin's going to be the new speaker.”"
+    )
+    assert said(text) == [
+        ("David Joyce", "At the end of the day, Kevin's going to be the new speaker.")
+    ]
+
+
+def test_a_quote_before_its_sentences_attribution_shares_it() -> None:
+    text = (
+        "Japanese Prime Minister Fumio Kishida paid his “deepest condolences” to Abe, saying "
+        "he “was a personal friend.”"
+    )
+    assert [s for s, _ in said(text)] == ["Fumio Kishida", "Fumio Kishida"]
+
+
+def test_a_pronoun_after_the_verb_is_not_the_participles_subject() -> None:
+    text = (
+        "Rep. Hakeem Jeffries spoke first. Rep. Fred Upton said he has no plans to be in "
+        "Washington that day, telling CNN: “I'll be skiing.”"
+    )
+    assert said(text) == [("Fred Upton", "I'll be skiing.")]
+
+
+def test_mixed_straight_and_curly_marks_pair_up() -> None:
+    text = '“China has also engaged with U.S. allies," it stated.'
+    [span] = quote_spans(text)
+    assert text[span.start : span.end] == "China has also engaged with U.S. allies"
+    # a nested straight pair inside curly marks stays nested
+    nested = '“He said "no" to us,” she said.'
+    [outer] = quote_spans(nested)
+    assert nested[outer.start : outer.end] == 'He said "no" to us'
