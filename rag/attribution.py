@@ -265,8 +265,12 @@ class _Reader:
                 if not joined_verb:
                     continue
             for s in SUBJECT_RE.finditer(prefix, 0, verb.start()):
-                joined = re.search(r"\b(?:and|or|&)\s+$", prefix[: s.start()])
-                if GAP_RE.fullmatch(prefix, s.end(), verb.start()) and not joined:
+                # "Biden and Harris said" is both; "... discipline” and the Daily Mail said" a
+                # new clause.
+                joined = re.search(r"[A-Z][\w.’'\-]*\s+(?:and|or|&)\s+$", prefix[: s.start()])
+                # "an ally of the PM said": the one named after "of" is not who speaks.
+                owned = re.search(r"\b(?:of|for|to|with|by|from)\s+$", prefix[: s.start()])
+                if GAP_RE.fullmatch(prefix, s.end(), verb.start()) and not joined and not owned:
                     best = s
             if best:
                 found = self.speaker(best, lo)

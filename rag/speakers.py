@@ -137,8 +137,8 @@ def is_person(name: str) -> bool:
     "Middle East" or "St. Petersburg". A single word is a person only once a full name with it
     is known (see `NameBook`)."""
     words = tokens(name)
-    if len(words) < 2 or is_org(name):
-        return False
+    if len(words) < 2 or is_org(name) or words[-1] in NATIONALITIES:
+        return False  # "Imprisoned Iranian" (human rights activist ...) describes, not names
     return not any(w in NOT_NAMES or w in TITLES or w.endswith(("’s", "'s")) for w in words)
 
 

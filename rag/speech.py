@@ -19,7 +19,8 @@ VERBS = words(
     clarified complained cautioned conceded concluded joked quipped predicted promised vowed
     pledged shouted yelled wondered observed commented countered reiterated boasted lamented
     contended maintained indicated called described recounted repeated cautions texted messaged
-    assured affirmed alleged charged saying noting telling calling writing arguing"""
+    assured affirmed alleged charged confirmed reported saying noting telling calling writing
+    arguing"""
 )
 VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(VERBS), key=len, reverse=True)) + r")\b")
 # "the minister said" means someone named before; "a spokesperson said" or "officials said"
@@ -34,7 +35,9 @@ ROLES = (
 DESCRIBED = (
     "spokesman|spokeswoman|spokesperson|secretary|adviser|advisor|coordinator|director|chief|"
     "minister|leader|chairman|chairwoman|aide|analyst|professor|economist|contributor|lawyer|"
-    "attorney|president|senator|governor|mayor|ambassador|official|expert|fellow|founder"
+    "attorney|president|senator|governor|mayor|ambassador|official|expert|fellow|founder|"
+    "coach|manager|specialist|scientist|researcher|meteorologist|ecologist|activist|agent|"
+    "editor|correspondent|reporter|agency|newspaper|broadcaster"
 )
 # "the department said" means the last organisation named with that word ("the Justice
 # Department"), and "it said" the last organisation named just before.
@@ -49,16 +52,19 @@ SUBJECT = (
     r"|(?P<it>\b[Ii]t\b)"
     rf"|(?P<orgrole>\b[Tt]he\s+(?:{ORG_ROLES})\b)"
     rf"|(?P<role>\b(?:[Tt]he|[Tt]his)\s+(?:[\w.’'\-]+\s+){{0,2}}?(?:{ROLES})\b)"
-    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+\s+){{0,2}}(?:{DESCRIBED})\s+(?={NAME}))?"
+    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+\s+){{0,3}}(?:{DESCRIBED})\s+(?={NAME}))?"
     rf"(?P<name>(?<![\w’'\-])(?:[Tt]he\s+)?{NAME}(?: (?:to|for) (?:the )?{NAME})?)"
 )
 # "..., saying ...": the participle's subject is the sentence's.
 PARTICIPLES = {"saying", "adding", "noting", "warning", "telling", "calling", "writing", "arguing"}
 SUBJECT_RE = re.compile(SUBJECT)
-# Between a subject and its verb: an apposition ("Yuri Ushakov, a foreign policy adviser to
-# Putin, told"), an adverb or an auxiliary.
+# Between a subject and its verb: an abbreviation ("The Financial Times (FT) said"), an
+# apposition of up to two parts ("Yuri Ushakov, a foreign policy adviser to Putin, told";
+# "Oleksandra Matviichuck, the head of the Center for Civil Liberties, which won the prize last
+# year, wrote"), an adverb or an auxiliary.
 GAP_RE = re.compile(
-    r"\s*(?:,[^,;“”«»\"]{1,140},\s*)?(?:(?:also|later|then|previously|again|once|just|has|had|"
+    r"\s*(?:\([^()]{1,20}\)\s*)?(?:(?:,[^,;“”«»\"]{1,140}){1,2},\s*)?"
+    r"(?:(?:also|later|then|previously|again|once|just|has|had|"
     r"have|would|will|did|\w+ly)\s+)*"
 )
 LEAD = r"^[\s,—–\-]*"
@@ -86,7 +92,7 @@ NOT_SUBJECT = re.compile(
     r"replaced|succeeded|joined|criticized|praised|'s|’s)\s+(?:[\w.’'\-]+\s+){0,2}$"
 )
 # A quote right after these is a title or a name, not anyone's words.
-TAKES_TITLE = r"\b(?:of|on|titled|entitled)"
+TAKES_TITLE = r"(?:\b(?:of|on|titled|entitled)|\w(?:'s|’s))"  # CNN's “State of the Union”
 # "Rep. Matt Gaetz, a Republican from Florida who said": the person a "who" follows.
 WHO_FOLLOWS = re.compile(rf"(?P<n>{NAME})(?:,\s*(?:an?|the)\s+[^,;“”«»\"]{{1,80}}?)?,?\s*$")
 # An organisation named right after these is not the one "it" refers to.
