@@ -199,13 +199,19 @@ def build_pg(
                 return BuildReport(kept, 0, n_chunks, time.perf_counter() - started, 0, skipped)
             if meta is None:
                 conn.execute(TABLES.format(dim=embedder.dim))
-                if embedder.dim <= HNSW_MAX_DIM:
-                    conn.execute(HNSW_INDEX.format(m=HNSW_M, ef=HNSW_EF_CONSTRUCTION))
             doomed = list(gone | (set(new) & set(stored)))
             conn.execute("DELETE FROM rag_articles WHERE id = ANY(%s)", (doomed,))  # cascades
             _insert(conn, new, added, embedder, chunk_tokens, chunk_overlap, on_progress)
+            if meta is None and embedder.dim <= HNSW_MAX_DIM:
+                # Built once over all rows rather than node by node: BBC's 35k in seconds.
+                # One core and a bounded memory: a laptop tool shares the machine.
+                conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                conn.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+                conn.execute(HNSW_INDEX.format(m=HNSW_M, ef=HNSW_EF_CONSTRUCTION))
             _group(conn, new)
+            n_chunks = conn.execute("SELECT COUNT(*) FROM rag_chunks").fetchone()[0]  # type: ignore[index]
             settings = {
+                "chunks": str(n_chunks),  # N in the keyword search's inverse document frequency
                 "format_version": str(FORMAT_VERSION), "embedder": embedder.name,
                 "dim": str(embedder.dim), "chunk_tokens": str(chunk_tokens),
                 "chunk_overlap": str(chunk_overlap), "built_at": now(),
@@ -216,7 +222,6 @@ def build_pg(
                     "DO UPDATE SET value = EXCLUDED.value",
                     list(settings.items()),
                 )
-            n_chunks = conn.execute("SELECT COUNT(*) FROM rag_chunks").fetchone()[0]  # type: ignore[index]
         return BuildReport(
             kept + len(new), len(new), n_chunks, time.perf_counter() - started, len(gone), skipped
         )

