@@ -25,6 +25,7 @@ from rag.speakers import (
     strip_titles,
 )
 from rag.speech import (
+    A_BEFORE,
     ACCORDING_TO,
     AFTER_SUBJECT_FIRST,
     AFTER_VERB_FIRST,
@@ -36,6 +37,7 @@ from rag.speech import (
     ORG_OBJECT,
     PARTICIPLES,
     SENTENCE_END,
+    SMALL_WORDS,
     SUBJECT_RE,
     SUBJECT_THEN_VERB,
     TAKES_TITLE,
@@ -61,7 +63,14 @@ class _Reader:
         self.text = text
         self.paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
         self.spans = quote_spans(text)
-        outside = [m for m in NAME_RE.finditer(text) if not self._quoted(m.start())]
+        # Capitalised words after "a" describe ("in his role as a Qatar World Cup ambassador"),
+        # and are no one's name.
+        outside = [
+            m
+            for m in NAME_RE.finditer(text)
+            if not self._quoted(m.start())
+            and not A_BEFORE.search(text, max(0, m.start() - 4), m.start())
+        ]
         self.book = NameBook(m.group() for m in outside)
         speaks = re.compile(GAP_RE.pattern + VERB_RE.pattern)
         # (position, paragraph, full name, is a speaker, is a sentence subject) of each person
@@ -321,7 +330,9 @@ class _Reader:
             clause = sentence[comma.start() :]
             for pattern in (AFTER_SUBJECT_FIRST, AFTER_VERB_FIRST):
                 m = pattern.match(clause)
-                if m and "," not in clause[m.end() :]:
+                # ", saying she has": a participle and a pronoun start what was said.
+                reported = m and (m.group("verb") in PARTICIPLES or m.group("pron"))
+                if m and not reported and "," not in clause[m.end() :]:
                     found = self.speaker(m, span.close + 1 + comma.start())
                     if found:
                         return Said(found[0], m.group("verb"), found[1], found[2])
@@ -374,6 +385,17 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
     return reader.after_subject(k)
 
 
+def _is_title(words: str) -> bool:
+    """Title Case words of a film, a show or a document ("The Brutalist", "State of the
+    Union", "Terminator 2"), not a sentence; a single word ("No") may be a reply."""
+    parts = words.rstrip(".,").split()
+    return (
+        len(parts) >= 2
+        and all(p[:1].isupper() or p[:1].isdigit() or p in SMALL_WORDS for p in parts)
+        and not re.search(r"[.!?;:]\s", words)
+    )
+
+
 def _short(text: str, span: Span) -> bool:
     """A quote of a few words: a phrase, not a statement."""
     return len(text[span.start : span.end].split()) <= 4
@@ -385,6 +407,8 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
     spans = reader.spans
     said: list[Said | None] = [None] * len(spans)
     for k in range(len(spans)):
+        if _is_title(text[spans[k].start : spans[k].end]):
+            continue  # “The Brutalist”, “State of the Union”: a name, not anyone's words
         said[k] = reader.attribute(k)
         found = said[k]
         if found and not is_org(found.speaker):

@@ -100,16 +100,17 @@ def strip_titles(name: str) -> str:
     """ "Russian President Vladimir Putin" -> "Vladimir Putin"; organisations keep every word
     but a leading "the"; a possessive or leading sentence word is dropped."""
     words = [w for w in tokens(name) if w not in ("the", "The")]
+    for at, word in enumerate(words):
+        # "Rep. Jamaal Bowman of New York", "Stephen Yale-Loehr of Cornell Law School": a
+        # person "of" a place or a body is the person. Only when a person comes before "of"
+        # and no title after it, as "Secretary of State Antony Blinken" and "Bank of England
+        # Governor Andrew Bailey" name the person after.
+        if word == "of" and not any(w in TITLES for w in words[at + 1 :]):
+            person = strip_titles(" ".join(words[:at]))
+            if is_person(person):
+                return person
     if is_org(" ".join(words)):
         return " ".join(words)
-    if "of" in words:
-        # "Rep. Jamaal Bowman of New York": a person "of" a place is the person. Only when a
-        # person comes before "of" and no title after it, as "Secretary of State Antony
-        # Blinken" and "Bank of England Governor Andrew Bailey" name the person after.
-        at = len(words) - 1 - words[::-1].index("of")
-        person = strip_titles(" ".join(words[:at]))
-        if is_person(person) and not any(w in TITLES for w in words[at + 1 :]):
-            return person
     # Everything up to the last title, possessive or nationality goes: "Japan's Prime Minister
     # Fumio Kishida", "Former Japanese Prime Minister Shinzo Abe".
     cut = 0
@@ -139,6 +140,8 @@ def is_person(name: str) -> bool:
     words = tokens(name)
     if len(words) < 2 or is_org(name) or words[-1] in NATIONALITIES:
         return False  # "Imprisoned Iranian" (human rights activist ...) describes, not names
+    if all(w.isupper() for w in words):
+        return False  # a heading in capitals: "DREAD THE AIRPORT STARBUCKS LINE?"
     return not any(w in NOT_NAMES or w in TITLES or w.endswith(("’s", "'s")) for w in words)
 
 

@@ -93,6 +93,12 @@ NOT_SUBJECT = re.compile(
 )
 # A quote right after these is a title or a name, not anyone's words.
 TAKES_TITLE = r"(?:\b(?:of|on|titled|entitled)|\w(?:'s|’s))"  # CNN's “State of the Union”
+# Lower-case words inside a title ("State of the Union").
+SMALL_WORDS = frozenset(
+    ["of", "the", "a", "an", "and", "or", "in", "on", "at", "to", "for", "with", "from", "by"]
+)
+# A capitalised run right after "a"/"an" is a description, not a name.
+A_BEFORE = re.compile(r"\b(?:[Aa]n?)\s+$")
 # "Rep. Matt Gaetz, a Republican from Florida who said": the person a "who" follows.
 WHO_FOLLOWS = re.compile(rf"(?P<n>{NAME})(?:,\s*(?:an?|the)\s+[^,;“”«»\"]{{1,80}}?)?,?\s*$")
 # An organisation named right after these is not the one "it" refers to.
