@@ -1,10 +1,10 @@
 """Attribution: who said each quoted stretch of an article.
 
 Owns deciding which attribution a quote has ("X said: “...”", "“...,” X said", "“...,” said X",
-"“...,” he said", "X delivered a promise: “...”"), resolving "he"/"the minister"/"who"/"it" to
-the person or organisation meant, and quotes inheriting a neighbour's speaker. Leaves the
-wording (speech verbs, subject patterns) to `rag.speech`, finding the quote marks to
-`rag.quotemarks`, name handling to `rag.speakers` and the `Quote` records to `rag.quotes`.
+"“...,” he said", "X delivered a promise: “...”") and quotes inheriting a neighbour's speaker.
+Leaves the wording (speech verbs, subject patterns) to `rag.speech`, whom "he"/"who"/"it"
+means to `rag.mentions`, finding the quote marks to `rag.quotemarks`, name handling to
+`rag.speakers` and the `Quote` records to `rag.quotes`.
 Pure regular expressions and small heuristics, no model: a quote whose speaker cannot be told
 is left out, as a wrong speaker is worse than a missing quote.
 """
@@ -14,18 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.mentions import Mentions
 from rag.quotemarks import Span, quote_spans
 from rag.speakers import (
-    NAME_RE,
-    NOT_NAMES,
-    SENTENCE_WORDS,
     TITLES,
-    NameBook,
     is_org,
-    strip_titles,
 )
 from rag.speech import (
-    A_BEFORE,
     ACCORDING_TO,
     AFTER_SUBJECT_FIRST,
     AFTER_VERB_FIRST,
@@ -34,7 +29,6 @@ from rag.speech import (
     CLAUSE_VERB,
     GAP_RE,
     NOT_SUBJECT,
-    ORG_OBJECT,
     PARTICIPLES,
     SENTENCE_END,
     SMALL_WORDS,
@@ -42,7 +36,6 @@ from rag.speech import (
     SUBJECT_THEN_VERB,
     TAKES_TITLE,
     VERB_RE,
-    WHO_FOLLOWS,
 )
 
 
@@ -57,90 +50,16 @@ class Said:
 
 
 class _Reader:
-    """One article's paragraphs, people and spans, read once for all its quotes."""
+    """One article's paragraphs, spans and named people, read once for all its quotes."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
         self.spans = quote_spans(text)
-        # Capitalised words after "a" describe ("in his role as a Qatar World Cup ambassador"),
-        # and are no one's name.
-        outside = [
-            m
-            for m in NAME_RE.finditer(text)
-            if not self._quoted(m.start())
-            and not A_BEFORE.search(text, max(0, m.start() - 4), m.start())
-        ]
-        self.book = NameBook(m.group() for m in outside)
-        speaks = re.compile(GAP_RE.pattern + VERB_RE.pattern)
-        # (position, paragraph, full name, is a speaker, is a sentence subject) of each person
-        self.people: list[tuple[int, int, str, bool, bool]] = []
-        # (position, paragraph, name) of each organisation not named as an object
-        self.orgs: list[tuple[int, int, str]] = []
-        for m in outside:
-            org = strip_titles(m.group())
-            if (
-                org
-                and is_org(org)
-                and not ORG_OBJECT.search(text[max(0, m.start() - 20) : m.start()])
-            ):
-                self.orgs.append((m.start(), self._para(m.start()), org))
-            name = self.book.full(m.group())
-            if name is None or is_org(name) or m.group().endswith(("’s", "'s")):
-                continue
-            para = self._para(m.start())
-            before = text[max(self.paras[para][0], m.start() - 40) : m.start()]
-            speaker = speaks.match(text, m.end()) is not None
-            self.people.append((m.start(), para, name, speaker, not NOT_SUBJECT.search(before)))
+        self.names = Mentions(text, self.paras, self._quoted)
 
     def _quoted(self, pos: int) -> bool:
         return any(s.open <= pos <= s.close for s in self.spans)
-
-    def _para(self, pos: int) -> int:
-        return next(i for i, (a, b) in enumerate(self.paras) if a <= pos <= b)
-
-    def resolve(self, pos: int) -> str | None:
-        """The person "he" or "the minister" at pos means: in this paragraph and then up to
-        three before it, the last person who speaks or is a sentence's subject."""
-        para = self._para(pos)
-        for p in range(para, max(para - 4, -1), -1):
-            found = [m for m in self.people if m[1] == p and m[0] < pos and (m[3] or m[4])]
-            if found:
-                return found[-1][2]
-        return None
-
-    def resolve_org(self, pos: int, role: str | None) -> str | None:
-        """The organisation "the department" (the last one named whose last word that is) or
-        "it" (the last one named in this paragraph or the one before) at pos means."""
-        para = self._para(pos)
-        if role:
-            noun = role.split()[-1].lower()
-            found = [o for o in self.orgs if o[0] < pos and o[2].split()[-1].lower() == noun]
-        else:
-            found = [o for o in self.orgs if o[0] < pos and o[1] >= para - 1]
-        return found[-1][2] if found else None
-
-    def resolve_who(self, pos: int) -> str | None:
-        """The person a "who" at pos follows, past an apposition: "Rep. Henry Cuellar, a
-        moderate Democrat from Texas who told CNN"."""
-        window = self.text[max(self.paras[self._para(pos)][0], pos - 160) : pos]
-        m = WHO_FOLLOWS.search(window)
-        return self.named(m.group("n")) if m else None
-
-    def named(self, raw: str) -> str | None:
-        """The speaker a name in the text means: a full name, an organisation, a country, or a
-        surname no full name was given for; None for a title alone or a sentence word."""
-        name = strip_titles(raw)
-        words = name.split()
-        if not name or raw.endswith(("’s", "'s")) or words[0] in SENTENCE_WORDS:
-            return None
-        if is_org(name):
-            return name
-        full = self.book.full(name)
-        if full is None and len(words) == 1 or full is None and words[-1] in NOT_NAMES:
-            # A country or a surname no full name was given for is still named by the text.
-            full = name if words[0] not in NOT_NAMES or len(words) == 1 else None
-        return full
 
     def speaker(self, m: re.Match[str], offset: int) -> tuple[str, int, int] | None:
         """The speaker a SUBJECT match names, with where the words are."""
@@ -148,18 +67,18 @@ class _Reader:
             if m.group(group):
                 at, to = offset + m.start(group), offset + m.end(group)
                 if group == "who":
-                    name = self.resolve_who(at)
+                    name = self.names.resolve_who(at)
                 elif group in ("it", "orgrole"):
-                    name = self.resolve_org(at, m.group("orgrole"))
+                    name = self.names.resolve_org(at, m.group("orgrole"))
                 else:
-                    name = self.resolve(at)
+                    name = self.names.resolve(at)
                 return None if name is None else (name, at, to)
         raw = m.group("name")
         at, to = m.start("name"), m.end("name")
         head = re.split(r" (?:to|for) ", raw)[0]
         if head != raw and head.split()[-1] not in TITLES:
             raw, to = head, at + len(head)  # "Smith to the Senate" is Smith
-        full = self.named(raw)
+        full = self.names.named(raw)
         return None if full is None else (full, offset + at, offset + to)
 
     def clause_subject(self, lo: int, hi: int) -> tuple[str, int, int] | None:
@@ -413,12 +332,10 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
         found = said[k]
         if found and not is_org(found.speaker):
             # A resolved speaker is who a later "he said" most likely means.
-            reader.people.append((found.at, spans[k].para, found.speaker, True, True))
-            reader.people.sort()
+            reader.names.add_person(found.at, spans[k].para, found.speaker)
         elif found:
             # and an organisation that spoke, who a later "it said" means.
-            reader.orgs.append((found.at, spans[k].para, found.speaker))
-            reader.orgs.sort()
+            reader.names.add_org(found.at, spans[k].para, found.speaker)
     for k in range(len(spans)):
         if said[k] is None and not reader.names_someone_else(k):
             said[k] = _inherit(reader, said, k)
