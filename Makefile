@@ -62,10 +62,13 @@ clean:
 # place, writes benchmarks/results/bench-DATE.json. speed.py: this CPU's llama.cpp build against
 # the portable one, threads with one busy core, warm start (about 15 min); writes
 # benchmarks/results/speed-DATE.json and the README's speed table. `make bench-speed`: only that.
+# pgstore.py: BBC known-item recall and retrieve latency, Postgres store vs local (a few minutes;
+# reuses retrieval_modes.py's BBC index in /tmp/rag-bench-indexes); writes results/pgstore.json.
 .PHONY: bench bench-speed
 bench: install-models index
 	$(BIN)/python benchmarks/bench.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/pgstore.py
 
 bench-speed: install-models index
 	$(BIN)/python benchmarks/speed.py

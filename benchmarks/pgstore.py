@@ -5,7 +5,8 @@ Usage: .venv/bin/python benchmarks/pgstore.py [--cache DIR] [--out FILE]
 Known-item search over ../shared/corpora/bbc (2,225 articles, read in place), as in
 retrieval_modes.py: each headline is the query and its article the one relevant answer.
 Reports recall@1/3/5, MRR and Retriever.retrieve latency p50/p95 (query embedding, both
-searches, fusion, packing) for the local index and for the Postgres store, plus the latency
+searches, fusion, packing) for the local index and for the Postgres store, queried in turn
+(so other load on the machine falls on both alike), plus the latency
 of the Postgres store's one-query hybrid search (PgIndex.hybrid) and how often its top 15
 equal the Python fusion's. Nothing is re-embedded: the local index comes from
 retrieval_modes.py's cache (built there once if missing) and the Postgres store is built from
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -27,12 +29,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval_modes import bbc_articles, measure  # noqa: E402
+from retrieval_modes import DEPTH, Query, bbc_articles  # noqa: E402
 
 from rag.embedding import make_embedder  # noqa: E402
 from rag.pgindex import PgIndex  # noqa: E402
 from rag.pgstore import build_pg  # noqa: E402
-from rag.retrieval import CANDIDATES, KEYWORD_WEIGHT, fuse, keywords  # noqa: E402
+from rag.retrieval import CANDIDATES, KEYWORD_WEIGHT, Retriever, fuse, keywords  # noqa: E402
 from rag.store import Index, build_index  # noqa: E402
 
 
@@ -55,6 +57,34 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
         "p50_ms": round(1000 * statistics.median(seconds), 1),
         "p95_ms": round(1000 * seconds[int(0.95 * (len(seconds) - 1))], 1),
     }
+
+
+def compare(stores: dict[str, Index], embedder: object, queries: list[Query]) -> dict[str, dict]:
+    """Recall and latency of Retriever.retrieve on each store, as retrieval_modes.measure
+    reports them. Each query goes to both stores in turn, the first one alternating, so a
+    machine busy with other jobs slows both alike."""
+    retrievers = {n: Retriever(index, embedder, "hybrid") for n, index in stores.items()}  # type: ignore[arg-type]
+    ranks: dict[str, list[int | None]] = {n: [] for n in stores}
+    seconds: dict[str, list[float]] = {n: [] for n in stores}
+    for i, (query, relevant) in enumerate(queries):
+        for name in list(stores)[:: 1 if i % 2 == 0 else -1]:
+            started = time.perf_counter()
+            passages = retrievers[name].retrieve(query, DEPTH, -1.0, 10**9)
+            seconds[name].append(time.perf_counter() - started)
+            ranks[name].append(next((p.n for p in passages if relevant(p)), None))
+    out = {}
+    for name in stores:
+        found, n = ranks[name], len(queries)
+        out[name] = {
+            **{
+                f"recall@{k}": round(sum(1 for r in found if r and r <= k) / n, 3)
+                for k in (1, 3, 5)
+            },
+            "mrr": round(sum(1 / r for r in found if r) / n, 3),
+            **percentiles(seconds[name]),
+            "queries": n,
+        }
+    return out
 
 
 def one_query(pg: PgIndex, embedder: object, headlines: list[str]) -> dict[str, float]:
@@ -94,11 +124,12 @@ def main() -> None:
             print(f"postgres store: {report.chunks} chunks in {report.seconds:.1f} s", flush=True)
             pg = PgIndex(url)
             embedder.embed(["warm up"])
-            for name, index in (("local", local), ("postgres", pg)):
-                out[name] = measure(index, embedder, "hybrid", queries)  # type: ignore[arg-type]
-                print(name, json.dumps(out[name]), flush=True)
+            out["load_average_before"] = round(os.getloadavg()[0], 2)
+            out.update(compare({"local": local, "postgres": pg}, embedder, queries))
+            print(json.dumps({k: out[k] for k in ("local", "postgres")}), flush=True)
             out["postgres_one_query_hybrid"] = one_query(pg, embedder, [h for _, h in bbc])
             print("one query", json.dumps(out["postgres_one_query_hybrid"]), flush=True)
+            out["load_average_after"] = round(os.getloadavg()[0], 2)
             pg.close()
         finally:
             server.cleanup()

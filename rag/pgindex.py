@@ -69,18 +69,15 @@ class PgVectors:
     def search(
         self, query: np.ndarray, k: int, rows: frozenset[int] | None = None
     ) -> list[tuple[int, float]]:
-        # <#> is the negated inner product: the cosine of L2-normalised vectors, negated.
-        if rows is None:
-            cur = self.pg.conn.execute(
-                "SELECT row, -(embedding <#> %s) FROM rag_chunks ORDER BY embedding <#> %s LIMIT %s",
-                (query, query, k),
-            )
-        else:  # a scope: the graph walk goes on until it has k rows that pass the filter
-            cur = self.pg.conn.execute(
-                "SELECT row, -(embedding <#> %s) FROM rag_chunks WHERE row = ANY(%s) "
-                "ORDER BY embedding <#> %s LIMIT %s",
-                (query, list(rows), query, k),
-            )
+        # <#> is the negated inner product: the cosine of L2-normalised vectors, negated. The
+        # graph's order is re-sorted with ties (copies of one text) by row, as FAISS gives them.
+        scope = "" if rows is None else "WHERE row = ANY(%(rows)s)"
+        cur = self.pg.conn.execute(
+            f"SELECT row, -distance FROM (SELECT row, embedding <#> %(q)s AS distance "
+            f"FROM rag_chunks {scope} ORDER BY embedding <#> %(q)s LIMIT %(k)s) AS nearest "
+            "ORDER BY distance, row",
+            {"q": query, "k": k, "rows": None if rows is None else list(rows)},
+        )
         return [(int(r), float(s)) for r, s in cur]
 
     def get(self, rows: Sequence[int]) -> np.ndarray:
