@@ -153,11 +153,12 @@ def build_pg(
     remove: Iterable[str] = (),
     prune: bool = False,
     wait: bool = True,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """`store.build_index` for a Postgres store: the same arguments, in one transaction."""
-    from rag.store import BuildReport, _pruned  # the local rule for "its file is gone"
+    from rag.store import BuildReport, _pruned, _to_stderr  # the local rule for "gone"
 
+    say = say or _to_stderr
     started = time.perf_counter()
     new = {a.id: a for a in articles}
     create_extension(url)

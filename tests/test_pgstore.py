@@ -221,3 +221,26 @@ def test_cli_refuses_a_bad_store_in_one_line(capsys: pytest.CaptureFixture[str])
     assert err.count("\n") == 1 and "without a password" in err and "pw@" not in err
     assert main(["list", "--store", "postgresql://rag@127.0.0.1:1/rag"]) == 1
     assert "cannot connect to the store" in capsys.readouterr().err
+
+
+def test_the_store_setting_comes_from_flags_env_or_toml_and_never_echoes_a_password(
+    tmp_path: Path,
+) -> None:
+    from rag.config import load_settings
+
+    url = "postgresql://rag@db.example.com:5432/news"
+    assert load_settings(tmp_path / "none.toml", env={"RAG_STORE": url}).store == url
+    assert load_settings(tmp_path / "none.toml", env={}).store == ""
+    with pytest.raises(RagError) as caught:
+        load_settings(tmp_path / "none.toml", env={"RAG_STORE": "postgresql://rag:s3cret@db/news"})
+    assert "s3cret" not in str(caught.value) and "PGPASSWORD" in str(caught.value)
+    assert "(from RAG_STORE)" in str(caught.value)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["chat"], ["eval", "--dataset", "x.jsonl"]])
+def test_commands_that_read_only_a_folder_refuse_a_store_rather_than_ignore_it(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_STORE", "postgresql://rag@127.0.0.1:1/rag")
+    assert main(command) == 1
+    assert f"rag {command[0]} reads the local folder index only" in capsys.readouterr().err
