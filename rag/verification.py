@@ -213,9 +213,12 @@ def verify(
     if why := first_failure(draft):
         return fallback(asked, options, passages, embedder, why)
     if options and marked == len(kept):
-        # The model's option is in no article; another option may be.
-        alternative = choose_option(asked, options, passages, embedder, "was not in the articles")
-        if not alternative.abstained:
+        # No passage supports the model's option; another option may be better founded.
+        alternative = choose_option(
+            asked, options, passages, embedder, "is not supported by the articles", closest=True
+        )
+        picked = named_options(strip_markers(shown), options)
+        if not alternative.abstained and named_options(alternative.answer, options) != picked:
             return alternative
     notes = ["Changed “Yes” to “No”: the rest of the answer says no."] if flipped else []
     notes += [reading] if reading else []

@@ -239,3 +239,25 @@ def test_a_day_no_passage_names_is_a_guess_even_first_in_the_answer(seed_text: s
     question = "On what date did Putin hold the press conference in St. Petersburg?"
     checked = verify(question, "Monday night.", passages(seed_text), FakeEmbedder())
     assert checked.abstained and "Monday" not in checked.answer
+
+
+def test_an_unsupported_option_gives_way_to_the_option_the_closest_sentence_names() -> None:
+    texts = [
+        "The rocket lifted off from the Arnhem Space Centre in Australia, the first NASA launch "
+        "from a commercial spaceport outside the US.",
+        "Stock markets in Asia fell on Monday as investors weighed rising interest rates.",
+    ]
+    ps = [
+        Passage(n, Chunk(f"a:{n}", f"a{n}", text, 0, len(text)), "T", "s.txt", 0.5)
+        for n, text in enumerate(texts, 1)
+    ]
+    question = (
+        "NASA made history this week after its first launch from a commercial spaceport "
+        "outside the US. Where did the launch occur? Options: Asia; Australia; Antarctica."
+    )
+    checked = verify(question, "Asia [2].", ps, FakeEmbedder())
+    assert checked.answer == "Australia [1]." and not checked.abstained
+    assert "option named in the article sentence closest to the question" in checked.note
+    # When the closest sentence names the model's own option, the model's answer stands.
+    kept = verify(question, "Australia [1].", ps, FakeEmbedder())
+    assert kept.answer.startswith("Australia") and "shown instead" not in kept.note
