@@ -273,3 +273,17 @@ def test_one_writer_at_a_time(pg_url: str, embedder: FakeEmbedder) -> None:
         with pytest.raises(RagError, match="another process is writing the store"):
             build_pg(pg_url, [article("extra", "More news.")], embedder, 60, 1, wait=False)
     assert build_pg(pg_url, [article("extra", "More news.")], embedder, 60, 1).added == 1
+
+
+def test_prune_drops_the_articles_whose_files_are_gone(
+    pg_url: str, tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    from rag.articles import find_files, load_articles
+
+    for name, text in NEWS.items():
+        (tmp_path / f"{name}.txt").write_text(f"{name.title()}\n\n{text}", "utf-8")
+    build_pg(pg_url, load_articles(find_files([tmp_path]), print), embedder, 60, 1)
+    (tmp_path / "rail.txt").unlink()
+    report = build_pg(pg_url, [], embedder, 60, 1, prune=True)
+    assert (report.articles, report.removed) == (2, 1)
+    assert sorted(a.title for a in PgIndex(pg_url).articles()) == ["Council", "Harbour"]
