@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -131,9 +131,12 @@ class Index:
         """Where the index lives, for messages: its folder (a database URL has no password)."""
         return str(self.path)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first."""
-        return self.ann.search(query, k)
+    def search(
+        self, query: np.ndarray, k: int, rows: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first; with
+        `rows`, only those rows are searched (a scope)."""
+        return self.ann.search(query, k, rows)
 
     def keyword_search(self, terms: list[str], k: int) -> list[int]:
         """Rows of the chunks matching any of `terms`, best BM25 first."""

@@ -8,7 +8,7 @@ reopening anything. Building the store is `pgstore`'s job; ranking policy is `re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +67,11 @@ class PgVectors:
         return len(self.pg)
 
     def search(
-        self, query: np.ndarray, k: int, rows: frozenset[int] | None = None
+        self, query: np.ndarray, k: int, rows: Collection[int] | None = None
     ) -> list[tuple[int, float]]:
         # <#> is the negated inner product: the cosine of L2-normalised vectors, negated. The
         # graph's order is re-sorted with ties (copies of one text) by row, as FAISS gives them.
+        # A scope is a filter in the same query; the graph walk goes on until k rows pass it.
         scope = "" if rows is None else "WHERE row = ANY(%(rows)s)"
         cur = self.pg.conn.execute(
             f"SELECT row, -distance FROM (SELECT row, embedding <#> %(q)s AS distance "
@@ -91,28 +92,6 @@ class PgVectors:
         if len(found) < len(set(rows)):
             raise RagError(f"chunks {sorted(set(rows) - set(found))} are gone from the store")
         return np.array([found[r] for r in rows], dtype=np.float32).reshape(len(rows), -1)
-
-
-class _FaissShaped:
-    """What `Retriever._dense` calls in a large scope: FAISS's search(x, k, params) with an
-    id selector, answered by pgvector (the selector is asked about each candidate)."""
-
-    def __init__(self, index: PgIndex) -> None:
-        self.pg = index
-
-    def search(self, x: np.ndarray, k: int, params: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        fetch, found = k, []
-        while True:  # widen until k candidates pass, or the store runs out
-            hits = self.pg.ann.search(x[0], fetch)
-            found = [(r, s) for r, s in hits if params is None or params.sel.is_member(r)][:k]
-            if len(found) == k or len(hits) < fetch:
-                break
-            fetch *= 4
-        scores = np.full((1, k), -np.inf, dtype=np.float32)
-        ids = np.full((1, k), -1, dtype=np.int64)
-        for i, (r, s) in enumerate(found):
-            ids[0, i], scores[0, i] = r, s
-        return scores, ids
 
 
 class PgIndex(Index):
@@ -140,7 +119,6 @@ class PgIndex(Index):
             )
         self._meta = meta
         self.ann = PgVectors(self)
-        self.vectors = _FaissShaped(self)  # type: ignore[assignment]
         self.has_groups = True
 
     @property

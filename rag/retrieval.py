@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-import faiss
 import numpy as np
 
 from rag.articles import Article
@@ -35,8 +34,9 @@ CANDIDATES = 30  # per search, before fusion
 RRF_K = 20
 KEYWORD_WEIGHT = 1.0
 # In a scope, vectors are compared one by one up to this many chunks (exact, a few ms); above it
-# FAISS searches with the scope's rows as a selector. Keyword search fetches more hits instead,
-# in proportion to how much of the index is out of scope, up to this many.
+# the index searches among the scope's rows (`Index.search`: a FAISS selector, a Postgres
+# filter). Keyword search fetches more hits instead, in proportion to how much of the index is
+# out of scope, up to this many.
 EXACT_WITHIN = 4096
 KEYWORD_FETCH_MAX = 5000
 
@@ -164,22 +164,10 @@ class Retriever:
 
     def _dense(self, query: np.ndarray, rows: frozenset[int] | None) -> list[tuple[int, float]]:
         """The CANDIDATES nearest chunks, among `rows` when given: (row, cosine), best first."""
-        if rows is None:
-            return self.index.search(query, CANDIDATES)
-        if len(rows) <= EXACT_WITHIN:
+        if rows is not None and len(rows) <= EXACT_WITHIN:
             scored = self.index.cosine(query, sorted(rows))
             return sorted(scored.items(), key=lambda rs: -rs[1])[:CANDIDATES]
-        vectors = self.index.vectors
-        selector = faiss.IDSelectorBatch(np.fromiter(rows, dtype=np.int64))
-        if isinstance(vectors, faiss.IndexHNSW):
-            # Filtering inside the graph walk skips out-of-scope nodes: look wider for them.
-            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # not in stubs
-            params.efSearch = 4 * CANDIDATES
-        else:
-            params = faiss.SearchParameters()
-        params.sel = selector
-        scores, found = vectors.search(query.reshape(1, -1), CANDIDATES, params=params)
-        return [(int(r), float(s)) for r, s in zip(found[0], scores[0], strict=True) if r >= 0]
+        return self.index.search(query, CANDIDATES, rows)
 
     def _lexical(self, question: str, rows: frozenset[int] | None) -> list[int]:
         """The CANDIDATES best keyword hits, among `rows` when given."""

@@ -10,7 +10,7 @@ FAISS writes one file, pgvector rows go in with their chunks in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import faiss
@@ -22,8 +22,11 @@ class VectorIndex(Protocol):
 
     def __len__(self) -> int: ...
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """query: (dim,) float32, L2-normalised. The k nearest as (row, cosine), best first."""
+    def search(
+        self, query: np.ndarray, k: int, rows: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """query: (dim,) float32, L2-normalised. The k nearest as (row, cosine), best first;
+        with `rows`, the k nearest among those rows only (a scope: an outlet, dates)."""
         ...
 
     def get(self, rows: Sequence[int]) -> np.ndarray:
@@ -40,11 +43,28 @@ class FaissVectors:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, rows: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
         if len(self) == 0:
             return []
-        scores, rows = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, len(self)))
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        x = query.reshape(1, -1).astype(np.float32)  # (1, dim)
+        if rows is None:
+            scores, found = self.index.search(x, min(k, len(self)))
+        else:
+            scores, found = self.index.search(x, k, params=self._among(rows, k))
+        return [(int(r), float(s)) for r, s in zip(found[0], scores[0], strict=True) if r >= 0]
+
+    def _among(self, rows: Collection[int], k: int) -> faiss.SearchParameters:
+        """Search parameters that let only `rows` through."""
+        if isinstance(self.index, faiss.IndexHNSW):
+            # Filtering inside the graph walk skips out-of-scope nodes: look wider for them.
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # not in stubs
+            params.efSearch = 4 * k
+        else:
+            params = faiss.SearchParameters()
+        params.sel = faiss.IDSelectorBatch(np.fromiter(rows, dtype=np.int64))
+        return params
 
     def get(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:

@@ -127,7 +127,7 @@ def test_hybrid_is_one_query_fusing_both_rankings(pg_url: str, embedder: FakeEmb
     assert pg.hybrid(query, rag.retrieval.keywords(question), 5) == fused[:5]
 
 
-def test_a_scope_searches_only_its_articles_even_through_the_faiss_shaped_path(
+def test_a_scope_searches_only_its_articles_exactly_and_through_the_sql_filter(
     pg_url: str, embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dated = [article(n, t, outlet="Herald" if n != "rail" else "Gazette") for n, t in NEWS.items()]
@@ -137,7 +137,7 @@ def test_a_scope_searches_only_its_articles_even_through_the_faiss_shaped_path(
     rail = article("rail", "").id
     passages = retriever.retrieve("budget mayor taxes", 3, -1.0, 500, scope=scope)
     assert passages and {p.chunk.article_id for p in passages} == {rail}
-    monkeypatch.setattr(rag.retrieval, "EXACT_WITHIN", 0)  # the selector path of big scopes
+    monkeypatch.setattr(rag.retrieval, "EXACT_WITHIN", 0)  # big scopes: Index.search(rows=...)
     passages = Retriever(PgIndex(pg_url), embedder).retrieve("budget", 3, -1.0, 500, scope=scope)
     assert passages and {p.chunk.article_id for p in passages} == {rail}
 
