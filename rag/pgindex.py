@@ -8,17 +8,28 @@ reopening anything. Building the store is `pgstore`'s job; ranking policy is `re
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rag.articles import Article
 from rag.errors import RagError
-from rag.index import EARLIEST, FORMAT_VERSION, ArticleInfo, Index, Manifest, authors_from_json
-from rag.pgstore import connect, read_meta, redact
+from rag.index import (
+    EARLIEST,
+    FORMAT_VERSION,
+    ArticleInfo,
+    Index,
+    Manifest,
+    authors_from_json,
+)
+from rag.pgstore import connect, read_meta, reason, redact
 from rag.records import Chunk
+
+if TYPE_CHECKING:
+    import psycopg
 
 # The query beam of the HNSW graph. Retrieval asks for 30 candidates; with a beam of 200 the
 # graph returns the exact top 30 for nearly every BBC headline (benchmarks/pgstore.py).
@@ -73,7 +84,7 @@ class PgVectors:
         # graph's order is re-sorted with ties (copies of one text) by row, as FAISS gives them.
         # A scope is a filter in the same query; the graph walk goes on until k rows pass it.
         scope = "" if rows is None else "WHERE row = ANY(%(rows)s)"
-        cur = self.pg.conn.execute(
+        cur = self.pg.query(
             f"SELECT row, -distance FROM (SELECT row, embedding <#> %(q)s AS distance "
             f"FROM rag_chunks {scope} ORDER BY embedding <#> %(q)s LIMIT %(k)s) AS nearest "
             "ORDER BY distance, row",
@@ -84,7 +95,7 @@ class PgVectors:
     def get(self, rows: Sequence[int]) -> np.ndarray:
         if not rows:
             return np.zeros((0, self.pg.manifest.dim), dtype=np.float32)
-        cur = self.pg.conn.execute(
+        cur = self.pg.query(
             "SELECT row, embedding FROM rag_chunks WHERE row = ANY(%s)", (list(rows),)
         )
         # pgvector's adapter gives a Vector (binary results) or an ndarray (text results).
@@ -101,25 +112,63 @@ class PgIndex(Index):
         self.url = url
         # Only for messages and for code that stats a folder (there is none: that finds nothing).
         self.path = Path(redact(url))
-        self.conn = connect(url)
-        self.conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
-        # A scoped search keeps walking the graph until enough rows pass (pgvector >= 0.8).
-        self.conn.execute("SET hnsw.iterative_scan = relaxed_order")
-        meta = read_meta(self.conn)
-        if meta is None:
+        self._reconnecting = threading.Lock()
+        self.conn = self._connect()
+        try:
+            self._meta = self._read_meta()
+        except RagError:
             self.conn.close()
-            raise RagError(
-                f"no index in the store {redact(url)}; build one with: rag index --store URL"
-            )
-        if meta.get("format_version") != str(FORMAT_VERSION):
-            self.conn.close()
-            raise RagError(
-                f"the store {redact(url)} has format {meta.get('format_version')}, this version "
-                f"reads {FORMAT_VERSION}; rebuild it with: rag index --rebuild --store URL"
-            )
-        self._meta = meta
+            raise
         self.ann = PgVectors(self)
         self.has_groups = True
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = connect(self.url)
+        conn.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+        # A scoped search keeps walking the graph until enough rows pass (pgvector >= 0.8).
+        conn.execute("SET hnsw.iterative_scan = relaxed_order")
+        return conn
+
+    def query(self, sql: str, params: Any = None) -> psycopg.Cursor[Any]:
+        """Run one statement. A connection that dropped (Postgres restarted, a network cut) is
+        opened again and the statement run once more, as a read may be; if that fails too, one
+        RagError line, never a driver traceback."""
+        import psycopg
+
+        for attempt in (1, 2):
+            conn = self.conn
+            try:
+                if conn.closed:
+                    self._reconnect(conn)
+                    conn = self.conn
+                return conn.execute(sql, params)
+            except psycopg.OperationalError as exc:
+                why = reason(exc, self.url)
+                if not conn.closed:  # the server refused this statement (a timeout...)
+                    raise RagError(f"the store {self.where} failed to answer: {why}") from None
+                if attempt == 2:
+                    raise RagError(
+                        f"lost the connection to the store {self.where}: {why}"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _reconnect(self, broken: psycopg.Connection[Any]) -> None:
+        with self._reconnecting:  # one new connection for every thread that saw the old one go
+            if self.conn is broken:
+                self.conn = self._connect()
+
+    def _read_meta(self) -> dict[str, str]:
+        meta = read_meta(self.query)
+        if meta is None:
+            raise RagError(
+                f"no index in the store {self.where}; build one with: rag index --store URL"
+            )
+        if meta.get("format_version") != str(FORMAT_VERSION):
+            raise RagError(
+                f"the store {self.where} has format {meta.get('format_version')}, this version "
+                f"reads {FORMAT_VERSION}; rebuild it with: rag index --rebuild --store URL"
+            )
+        return meta
 
     @property
     def where(self) -> str:
@@ -128,7 +177,7 @@ class PgIndex(Index):
     @property
     def manifest(self) -> Manifest:  # type: ignore[override]  # read live, not from a file
         m = self._meta
-        cur = self.conn.execute("SELECT id, sha256, source FROM rag_articles")
+        cur = self.query("SELECT id, sha256, source FROM rag_articles")
         rows = cur.fetchall()
         return Manifest(
             int(m["format_version"]), m["embedder"], int(m["dim"]), int(m["chunk_tokens"]),
@@ -137,14 +186,14 @@ class PgIndex(Index):
         )  # fmt: skip
 
     def __len__(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM rag_chunks").fetchone()[0])  # type: ignore[index]
+        return int(self.query("SELECT COUNT(*) FROM rag_chunks").fetchone()[0])  # type: ignore[index]
 
     def keyword_search(self, terms: list[str], k: int) -> list[int]:
         """Rows of the chunks matching any of `terms`, best first by a BM25-like score."""
         terms = [t for t in terms if t.strip()]
         if not terms:
             return []
-        cur = self.conn.execute(f"{KEYWORDS} LIMIT %s", (*terms_params(terms), k))
+        cur = self.query(f"{KEYWORDS} LIMIT %s", (*terms_params(terms), k))
         return [int(r[0]) for r in cur]
 
     def hybrid(self, query: np.ndarray, terms: list[str], k: int, weight: float = 1.0,
@@ -153,7 +202,7 @@ class PgIndex(Index):
         keyword hits, fused by reciprocal rank as `retrieval.fuse` fuses them (same formula,
         weights and tie order: vector rank, then keyword rank)."""
         terms = [t for t in terms if t.strip()]
-        cur = self.conn.execute(
+        cur = self.query(
             f"""
             WITH dense AS (
                 SELECT row, ROW_NUMBER() OVER (ORDER BY distance, row) AS rank FROM (
@@ -173,20 +222,20 @@ class PgIndex(Index):
         return [int(r[0]) for r in cur]
 
     def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
-        cur = self.conn.execute(
+        cur = self.query(
             'SELECT row, id, article_id, text, start, "end" FROM rag_chunks WHERE row = ANY(%s)',
             (list(rows),),
         )
         return {int(r[0]): Chunk(r[1], r[2], r[3], r[4], r[5]) for r in cur}
 
     def rows_of(self, article_ids: Iterable[str]) -> set[int]:
-        cur = self.conn.execute(
+        cur = self.query(
             "SELECT row FROM rag_chunks WHERE article_id = ANY(%s)", (list(article_ids),)
         )
         return {int(r[0]) for r in cur}
 
     def article(self, article_id: str) -> Article:
-        row = self.conn.execute(
+        row = self.query(
             f"SELECT {ARTICLE_COLUMNS} FROM rag_articles WHERE id = %s", (article_id,)
         ).fetchone()
         if row is None:
@@ -194,11 +243,11 @@ class PgIndex(Index):
         return article_from_row(row)
 
     def articles(self) -> list[Article]:
-        cur = self.conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM rag_articles ORDER BY source")
+        cur = self.query(f"SELECT {ARTICLE_COLUMNS} FROM rag_articles ORDER BY source")
         return [article_from_row(r) for r in cur]
 
     def article_infos(self) -> list[ArticleInfo]:
-        cur = self.conn.execute(
+        cur = self.query(
             "SELECT a.id, a.title, a.source, COUNT(c.row), a.added, a.outlet, a.url, "
             "a.published, a.authors FROM rag_articles a LEFT JOIN rag_chunks c "
             "ON c.article_id = a.id GROUP BY a.id ORDER BY a.added, a.source"
@@ -216,13 +265,13 @@ class PgIndex(Index):
         return infos
 
     def group_of(self, article_id: str) -> int | None:
-        row = self.conn.execute(
+        row = self.query(
             "SELECT group_id FROM rag_groups WHERE article_id = %s", (article_id,)
         ).fetchone()
         return int(row[0]) if row else None
 
     def group_members(self, group_id: int) -> list[str]:
-        cur = self.conn.execute(
+        cur = self.query(
             f"SELECT g.article_id FROM rag_groups g JOIN rag_articles a ON a.id = g.article_id "
             f"WHERE g.group_id = %s ORDER BY {EARLIEST}",
             (group_id,),
@@ -230,7 +279,7 @@ class PgIndex(Index):
         return [r[0] for r in cur]
 
     def _copies(self) -> dict[str, tuple[int, str]]:
-        cur = self.conn.execute(
+        cur = self.query(
             f"SELECT g.article_id, g.group_id FROM rag_groups g "
             f"JOIN rag_articles a ON a.id = g.article_id ORDER BY g.group_id, {EARLIEST}"
         )
@@ -238,9 +287,7 @@ class PgIndex(Index):
         return {a: (g, first.setdefault(g, a)) for a, g in cur}
 
     def added(self, article_id: str) -> str:
-        row = self.conn.execute(
-            "SELECT added FROM rag_articles WHERE id = %s", (article_id,)
-        ).fetchone()
+        row = self.query("SELECT added FROM rag_articles WHERE id = %s", (article_id,)).fetchone()
         return str(row[0]) if row else ""
 
     def close(self) -> None:

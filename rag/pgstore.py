@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from rag.articles import Article
@@ -96,7 +96,7 @@ def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except psycopg.Error as exc:
-        raise RagError(f"cannot connect to the store {redact(url)}: {_reason(exc, url)}") from None
+        raise RagError(f"cannot connect to the store {redact(url)}: {reason(exc, url)}") from None
     try:
         register_vector(conn)
     except psycopg.ProgrammingError:  # the `vector` type is unknown: no extension yet
@@ -119,15 +119,15 @@ def create_extension(url: str) -> None:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
     except psycopg.errors.FeatureNotSupported as exc:  # not installed on the server
         raise RagError(
-            f"the Postgres server of {redact(url)} has no pgvector extension ({_reason(exc, url)})"
+            f"the Postgres server of {redact(url)} has no pgvector extension ({reason(exc, url)})"
         ) from None
     except psycopg.errors.UniqueViolation:
         pass  # another process created it at the same moment
     except psycopg.Error as exc:
-        raise RagError(f"cannot connect to the store {redact(url)}: {_reason(exc, url)}") from None
+        raise RagError(f"cannot connect to the store {redact(url)}: {reason(exc, url)}") from None
 
 
-def _reason(exc: BaseException, url: str) -> str:
+def reason(exc: BaseException, url: str) -> str:
     """The first line of a driver error, with the URL's password blanked should it appear."""
     lines = str(exc).strip().splitlines()
     line = lines[0] if lines else type(exc).__name__
@@ -135,11 +135,12 @@ def _reason(exc: BaseException, url: str) -> str:
     return line.replace(password, "***") if password else line
 
 
-def read_meta(conn: psycopg.Connection) -> dict[str, str] | None:
-    """The store's settings (embedder, dim, chunk settings...), or None when it has no tables."""
-    if conn.execute("SELECT to_regclass('rag_meta')").fetchone()[0] is None:  # type: ignore[index]
+def read_meta(run: Callable[[str], Any]) -> dict[str, str] | None:
+    """The store's settings (embedder, dim, chunk settings...), or None when it has no tables.
+    `run` executes a statement: a connection's `execute`, or `PgIndex.query`."""
+    if run("SELECT to_regclass('rag_meta')").fetchone()[0] is None:
         return None
-    return {k: v for k, v in conn.execute("SELECT key, value FROM rag_meta")}
+    return {k: v for k, v in run("SELECT key, value FROM rag_meta")}
 
 
 def build_pg(
@@ -169,7 +170,7 @@ def build_pg(
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
             elif not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (WRITER_LOCK,)).fetchone()[0]:  # type: ignore[index]  # fmt: skip
                 raise RagError(f"another process is writing the store {redact(url)}; try again")
-            meta = read_meta(conn)
+            meta = read_meta(conn.execute)
             if meta is not None and not rebuild:
                 _check_settings(url, meta, embedder, chunk_tokens, chunk_overlap)
             stored = _stored(conn) if meta is not None else {}
@@ -228,7 +229,7 @@ def build_pg(
         )
     except _errors() as exc:
         raise RagError(
-            f"cannot write the store {redact(url)}: {_reason(exc, url)}; nothing was changed"
+            f"cannot write the store {redact(url)}: {reason(exc, url)}; nothing was changed"
         ) from None
     finally:
         conn.close()

@@ -45,10 +45,18 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_started: list[str] = []  # the URL of the session's Postgres, once started
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """One Postgres for the session."""
+    """One Postgres for the session. Other modules import this fixture, and pytest makes one
+    per importing module: the first starts the server, the others reuse it."""
+    if _started:
+        yield _started[0]
+        return
     with postgres() as url:
+        _started.append(url)
         yield url
 
 
