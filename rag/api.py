@@ -300,8 +300,10 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None) -> int:
         raise RagError("--api-key is empty")
     if api_key is None and not is_loopback(host):
         raise RagError(f"--host {host} is reachable from other machines; add --api-key KEY")
-    # An absolute index path: uploads are matched to the index's (absolute) sources by path.
-    settings = settings.replace(index=str(ensure_index(settings).resolve()))
+    # An absolute index path: uploads are matched to the index's (absolute) sources by path
+    # (a Postgres store's uploads folder is absolute already: `pgindex.uploads_home`).
+    if (path := ensure_index(settings)) is not None:
+        settings = settings.replace(index=str(path.resolve()))
     assistant = Assistant.from_settings(settings)
     try:  # bound here, so a busy port is one line before seconds of loading
         sock = socket.create_server((host, port), family=_family(host))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from rag.articles import Article, load_articles
+from rag.backends import build_into, open_index
 from rag.chunking import count_tokens
 from rag.citations import MarkerFilter, cite, normalise_markers
 from rag.config import Settings
@@ -26,7 +27,7 @@ from rag.questions import split_options
 from rag.records import REFUSAL, Answer, Citation, Timings
 from rag.retrieval import Retriever, search_text, standalone
 from rag.said import said_answer
-from rag.store import MANIFEST, ArticleInfo, BuildReport, Index, build_index, resolve_index
+from rag.store import ArticleInfo, BuildReport, Index
 from rag.text import is_refusal
 from rag.untrusted import guard
 from rag.verification import verify
@@ -44,22 +45,13 @@ def check_answer_settings(top_k: int | None = None, temperature: float | None = 
         raise RagError("the temperature must be between 0 and 2")
 
 
-def _stamp(index_path: Path) -> tuple[int, int, int] | None:
-    """Identity of the index's manifest: every build writes a new one and swaps it in."""
-    try:
-        st = (index_path / MANIFEST).stat()
-    except OSError:
-        return None  # mid-swap, or gone: keep what is open
-    return st.st_ino, st.st_mtime_ns, st.st_size
-
-
 class Assistant:
     def __init__(
         self, settings: Settings, index: Index, embedder: Embedder, generator: Generator
     ) -> None:
         self.settings = settings
         self.index = index
-        self._stamp = _stamp(index.path)
+        self._stamp = index.stamp()  # the build open now (see `_refresh`)
         # One answer at a time: the model and the index are shared by every chat session, so
         # concurrent questions queue here instead of interleaving. Swapping in a new index or
         # model also takes it, but only for the swap.
@@ -81,9 +73,10 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> Assistant:
-        """Open the index and build the stages; models load on first use. `generator` reuses
-        a loaded model (the evaluation asks several indexes with one)."""
-        index = Index(resolve_index(settings.index))
+        """Open the index (the folder `index` names, or the database `store` names) and build
+        the stages; models load on first use. `generator` reuses a loaded model (the evaluation
+        asks several indexes with one)."""
+        index = open_index(settings.index, settings.store)
         # Queries must be embedded by the model that built the index, whatever the settings say.
         embedder = make_embedder(index.manifest.embedder)
         generator = generator or make_generator(
@@ -125,13 +118,15 @@ class Assistant:
         return self.index.article_infos()
 
     def _refresh(self) -> None:
-        """Reopen the index when its folder holds a newer build than the one open: `rag index`
-        in another process, or a build of ours. A stat per call; call it holding `lock`."""
-        stamp = _stamp(self.index.path)
+        """Reopen the index when where it lives holds a newer build than the one open: `rag
+        index` in another process, or a build of ours. A stat (a folder) or one small query (a
+        database) per call; call it holding `lock`. A new Retriever forgets what it cached
+        (articles, scopes) about the old build."""
+        stamp = self.index.stamp()
         if stamp is None or stamp == self._stamp:
             return
         try:
-            index = Index(self.index.path)
+            index = self.index.reopen()
             embedder = self.retriever.embedder
             if index.manifest.embedder != embedder.name:  # rebuilt with another model
                 embedder = make_embedder(index.manifest.embedder)
@@ -164,13 +159,13 @@ class Assistant:
         remove: Sequence[str],
         on_progress: Callable[[int, int], None] | None,
     ) -> BuildReport:
-        # build_index writes a copy aside and swaps it in, so the open index stays readable and
-        # questions are answered during the build; only reopening waits for the answer lock.
+        # A folder build writes a copy aside and swaps it in, a database build is one
+        # transaction: either way the open index stays readable and questions are answered
+        # during the build; only reopening waits for the answer lock.
         with self._changing:
-            m = self.index.manifest
-            report = build_index(
-                self.index.path, articles, self.retriever.embedder, m.chunk_tokens,
-                m.chunk_overlap, on_progress=on_progress, remove=remove,
+            report = build_into(
+                self.index, articles, self.retriever.embedder, on_progress=on_progress,
+                remove=remove,
             )  # fmt: skip
             with self.lock:
                 self._refresh()

@@ -406,9 +406,15 @@ def launch(
     return str(url)
 
 
-def ensure_index(settings: Settings, seeds: Path = Path("seeds")) -> Path:
+def ensure_index(settings: Settings, seeds: Path = Path("seeds")) -> Path | None:
     """The index path; when it is missing or empty, index the seed articles into it first, and
-    when it was built by an older version, upgrade it."""
+    when it was built by an older version, upgrade it.
+
+    None for a Postgres store: a database many processes share is built and upgraded by `rag
+    index --store` only, never seeded or re-embedded behind its readers' backs by a reader
+    starting up (an empty store is served as it is: uploads fill it)."""
+    if settings.store:
+        return None
     path = resolve_index(settings.index)
     if (path / MANIFEST).is_file():
         if Manifest.read(path).format_version != FORMAT_VERSION:
@@ -447,8 +453,9 @@ def serve(
     auth: str | None,
     scope: Scope = EVERYTHING,
 ) -> int:
-    """`rag chat`: check the flags, make sure there is an index, warm the models, serve.
-    `scope` is every session's starting outlet and dates."""
+    """`rag chat`: check the flags, make sure there is an index (a folder, or the Postgres store
+    the settings name), warm the models, serve. `scope` is every session's starting outlet and
+    dates."""
     credentials = parse_auth(auth)
     check_exposure(host, share, credentials)  # before seconds of loading
     ensure_index(settings)

@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: check the citation support test against hand labels")  # fmt: skip
     _verify_flag(p)
     _common(p)
+    _store_flag(p)
 
     p = sub.add_parser("chat", help="open the chat in the browser (http://127.0.0.1:7860)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost)")
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="password-protect the page (required off localhost and with --share)")  # fmt: skip
     _scope_flags(p)
     _common(p)
+    _store_flag(p)
 
     p = sub.add_parser("serve", help="serve an OpenAI-compatible API (http://127.0.0.1:8000/v1)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: localhost)")
@@ -161,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     _retrieval_flag(p)
     _verify_flag(p)
     _common(p)
+    _store_flag(p)
     return parser
 
 
@@ -178,9 +181,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from rag.backends import build_store, describe
     from rag.embedding import make_embedder
     from rag.progress import bar_progress, plain_progress
-    from rag.store import build_store, describe
 
     settings = _settings(args)
     # With --rebuild and no paths, only what is stored is re-embedded; otherwise seeds/ is the default.
@@ -241,7 +244,7 @@ def _shown(source: str) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from rag.store import open_index
+    from rag.backends import open_index
 
     settings = _settings(args)
     index = open_index(settings.index, settings.store)
@@ -263,19 +266,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from rag.backends import build_into, open_index
     from rag.embedding import make_embedder
-    from rag.store import build_store, describe, open_index
 
     s = _settings(args)
     index = open_index(s.index, s.store)
-    m = index.manifest
-    index.close()
-    report = build_store(
-        s.index, s.store, [], make_embedder(m.embedder), m.chunk_tokens, m.chunk_overlap,
-        remove=args.ids,
-    )  # fmt: skip
+    try:
+        report = build_into(index, [], make_embedder(index.manifest.embedder), remove=args.ids)
+    finally:
+        index.close()
     print(
-        f"{describe(s.index, s.store)}: removed {report.removed}; {report.articles} articles, {report.chunks} chunks"
+        f"{index.where}: removed {report.removed}; {report.articles} articles, {report.chunks} chunks"
     )
     return 0
 
@@ -304,26 +305,8 @@ def _print_sources(answer: Any, scoped: bool = False) -> None:
         print("\n(the index has no passages)")
 
 
-def _assistant(settings: Settings) -> Any:
-    """Assistant.from_settings, over the Postgres store when the settings name one."""
-    from rag.assistant import Assistant
-
-    if not settings.store:
-        return Assistant.from_settings(settings)
-    from rag.embedding import make_embedder
-    from rag.generation import make_generator
-    from rag.store import open_index
-
-    index = open_index(settings.index, settings.store)
-    s = settings
-    generator = make_generator(
-        s.model, s.n_ctx, s.max_answer_tokens, s.temperature, s.n_threads, llm_url=s.llm_url,
-        llm_model=s.llm_model, llm_key=s.llm_key,
-    )  # fmt: skip
-    return Assistant(settings, index, make_embedder(index.manifest.embedder), generator)
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.assistant import Assistant
     from rag.filters import is_latest, make_scope, with_as_of
     from rag.records import Answer
 
@@ -337,7 +320,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.question is not None:
         check_question(args.question, settings.max_question_chars)
     items = batch_items(args.batch, settings.max_question_chars) if args.batch else []
-    assistant = _assistant(settings)
+    assistant = Assistant.from_settings(settings)
     assistant.load()
     if args.batch:
         failures = 0
@@ -384,9 +367,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_quotes(args: argparse.Namespace) -> int:
     """Every quote of one speaker, by date then article. Exit 1 when there is none (as grep)."""
+    from rag.backends import open_index
     from rag.filters import dated_order
     from rag.quotes import format_quote, quote_dict, quotes_by
-    from rag.store import open_index
 
     if not args.name.strip():
         raise RagError('no name; usage: rag quotes "Maria Zakharova"')
@@ -411,14 +394,19 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_settings(args: argparse.Namespace) -> Settings:
-    """The settings of a command that opens its index through Assistant.from_settings, which
-    reads the local folder index only (so far): a Postgres store is refused, not ignored."""
+def _eval_settings(args: argparse.Namespace) -> Settings:
+    """`rag eval`'s settings. A RealTime QA week is asked of its own articles only, in an index
+    built for that week (`datasets.realtimeqa_index`); a store is one shared index, where the
+    weeks would mix (and fill a shared database with eval pages), so it is refused, not
+    ignored. Other sets are asked of the store as of a folder."""
+    from rag.datasets import expand, is_realtimeqa
+
     settings = _settings(args)
-    if settings.store:
+    if settings.store and any(is_realtimeqa(p) for p in expand(args.dataset or [])):
         raise RagError(
-            f"rag {args.command} reads the local folder index only so far; unset store "
-            "(RAG_STORE or rag.toml) to use it"
+            "rag eval builds each RealTime QA week its own folder index (a week's questions "
+            "are asked of that week's articles only), never in a store; unset store (--store, "
+            "RAG_STORE or rag.toml) for these sets"
         )
     return settings
 
@@ -428,13 +416,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from rag.filters import make_scope
 
     scope = make_scope(args.since, args.until, args.source)  # checked before anything loads
-    return serve(_local_settings(args), args.host, args.port, args.share, args.auth, scope)
+    return serve(_settings(args), args.host, args.port, args.share, args.auth, scope)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.api import serve
 
-    return serve(_local_settings(args), args.host, args.port, args.api_key)
+    return serve(_settings(args), args.host, args.port, args.api_key)
 
 
 COMMANDS = {
@@ -443,7 +431,7 @@ COMMANDS = {
     "remove": cmd_remove,
     "ask": cmd_ask,
     "quotes": cmd_quotes,
-    "eval": lambda args: cmd_eval(args, _local_settings),
+    "eval": lambda args: cmd_eval(args, _eval_settings),
     "chat": cmd_chat,
     "serve": cmd_serve,
 }

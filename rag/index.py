@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -137,6 +137,20 @@ class Index:
         """query: (dim,) float32, L2-normalised. Returns (row, cosine) pairs, best first; with
         `rows`, only those rows are searched (a scope)."""
         return self.ann.search(query, k, rows)
+
+    def stamp(self) -> Hashable | None:
+        """Identity of the newest build where this index lives (None: can't be told just now).
+        A reader compares it with the one it opened to see a build by another process: every
+        build writes a new manifest and swaps it in."""
+        try:
+            st = (self.path / MANIFEST).stat()
+        except OSError:
+            return None  # mid-swap, or gone: keep what is open
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def reopen(self) -> Index:
+        """The newest build where this index lives, opened afresh."""
+        return Index(self.path)
 
     def keyword_search(self, terms: list[str], k: int) -> list[int]:
         """Rows of the chunks matching any of `terms`, best BM25 first."""

@@ -8,10 +8,13 @@ reopening anything. Building the store is `pgstore`'s job; ranking policy is `re
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -20,6 +23,7 @@ from rag.errors import RagError
 from rag.index import (
     EARLIEST,
     FORMAT_VERSION,
+    INDEXES_DIR,
     ArticleInfo,
     Index,
     Manifest,
@@ -61,6 +65,15 @@ terms AS MATERIALIZED (  -- counted once per term, not once per matching chunk
 SELECT c.row, SUM(t.idf * ts_rank(c.tsv, t.q, 1)) AS score
 FROM rag_chunks c JOIN terms t ON c.tsv @@ t.q
 GROUP BY c.row ORDER BY score DESC, c.row"""
+
+
+def uploads_home(url: str) -> Path:
+    """indexes/store-DATABASE-HASH (absolute): its .uploads folder keeps the files uploaded into
+    this store from this machine. The store holds their text; the copy ties an upload's name to
+    its article (the same name again updates it), as beside a folder index."""
+    database = re.sub(r"[^\w.-]", "_", urlsplit(url).path.strip("/")) or "postgres"
+    digest = hashlib.sha256(redact(url).encode()).hexdigest()[:8]  # the same with any password
+    return (INDEXES_DIR / f"store-{database}-{digest}").absolute()
 
 
 def terms_params(terms: Sequence[str]) -> list[list[str]]:
@@ -110,8 +123,9 @@ class PgIndex(Index):
 
     def __init__(self, url: str) -> None:  # not super().__init__: that reads a folder
         self.url = url
-        # Only for messages and for code that stats a folder (there is none: that finds nothing).
-        self.path = Path(redact(url))
+        # Not where the index is (that is `where`): files uploaded into the store through the
+        # chat or the API are kept on this machine beside this name (see `uploads_dir`).
+        self.path = uploads_home(url)
         self._reconnecting = threading.Lock()
         self.conn = self._connect()
         try:
@@ -169,6 +183,17 @@ class PgIndex(Index):
                 f"reads {FORMAT_VERSION}; rebuild it with: rag index --rebuild --store URL"
             )
         return meta
+
+    def stamp(self) -> Hashable | None:
+        """The transaction that last wrote the store's settings: every build that changes
+        anything rewrites them, so a new value means another build (Postgres's xmin)."""
+        row = self.query("SELECT xmin::text FROM rag_meta WHERE key = 'built_at'").fetchone()
+        return row[0] if row else None
+
+    def reopen(self) -> PgIndex:
+        """Itself, with the settings of the newest build (every read is live already)."""
+        self._meta = self._read_meta()
+        return self
 
     @property
     def where(self) -> str:

@@ -5,8 +5,8 @@ Ctrl-C or a full disk leaves the old index whole), one writer at a time (`lockin
 vectors of unchanged articles, skipping duplicates, pruning, rebuilding a damaged index, and
 storing the wire-copy groups `wires` assigns (a `groups` table).
 Reading an index is `index`'s job; its names are re-exported here for the modules that import
-them from here. The `store` setting can name a Postgres database instead of a folder:
-`open_index`, `build_store` and `describe` choose between the two (`pgstore`, `pgindex`).
+them from here. The `store` setting can name a Postgres database instead of a folder
+(`pgstore`, `pgindex`); `backends` chooses between the two.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import faiss
 import numpy as np
@@ -50,8 +49,7 @@ from rag.wires import Grouper
 
 __all__ = [
     "DATABASE", "FORMAT_VERSION", "INDEXES_DIR", "MANIFEST", "VECTORS", "ArticleInfo",
-    "BuildReport", "Index", "Manifest", "build_index", "build_store", "describe", "open_index",
-    "resolve_index",
+    "BuildReport", "Index", "Manifest", "build_index", "resolve_index",
 ]  # fmt: skip
 
 # Chunks per embed call. The embedder sorts each call's texts by length before batching them, so
@@ -92,45 +90,6 @@ class BuildReport:
     seconds: float
     removed: int = 0
     skipped: int = 0  # articles with the same text as one already stored
-
-
-def open_index(index: str, store: str = "") -> Index:
-    """The index the settings name: the Postgres database `store` names, else the folder
-    `index` names ("" = the local folder index)."""
-    if store:
-        from rag.pgindex import PgIndex
-
-        return PgIndex(store)
-    return Index(resolve_index(index))
-
-
-def describe(index: str, store: str = "") -> str:
-    """Where the settings' index lives, for messages: a folder, or a URL without its password."""
-    if store:
-        from rag.pgstore import redact
-
-        return redact(store)
-    return str(resolve_index(index))
-
-
-def build_store(
-    index: str,
-    store: str,
-    articles: Iterable[Article],
-    embedder: Embedder,
-    chunk_tokens: int,
-    chunk_overlap: int,
-    **options: Any,
-) -> BuildReport:
-    """`build_index` (same keyword options) into the Postgres database `store` names, or the
-    folder `index` names when `store` is ""."""
-    if store:
-        from rag.pgstore import build_pg
-
-        return build_pg(store, articles, embedder, chunk_tokens, chunk_overlap, **options)
-    return build_index(
-        resolve_index(index), articles, embedder, chunk_tokens, chunk_overlap, **options
-    )
 
 
 def build_index(

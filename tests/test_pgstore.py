@@ -19,13 +19,14 @@ import pytest
 import rag.embedding
 import rag.retrieval
 from rag.articles import Article, Byline, make_article
+from rag.backends import build_store, open_index
 from rag.cli import main
 from rag.errors import RagError
 from rag.filters import make_scope
 from rag.pgindex import PgIndex
 from rag.pgstore import build_pg, redact
 from rag.retrieval import Retriever
-from rag.store import Index, build_index, build_store, open_index
+from rag.store import Index, build_index
 from tests.fakes import FakeEmbedder
 
 _numbers = itertools.count()
@@ -262,12 +263,29 @@ def test_the_store_setting_comes_from_flags_env_or_toml_and_never_echoes_a_passw
 
 
 @pytest.mark.parametrize("command", [["serve"], ["chat"], ["eval", "--dataset", "x.jsonl"]])
-def test_commands_that_read_only_a_folder_refuse_a_store_rather_than_ignore_it(
-    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_serve_chat_and_eval_open_the_store(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each goes to the store (here one that cannot be reached) rather than refusing it."""
+    (tmp_path / "x.jsonl").write_text('{"id": "q1", "question": "Who?"}\n', "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--store", "postgresql://rag@127.0.0.1:1/rag"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot connect to the store postgresql://rag@127.0.0.1:1/rag")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "indexes").exists()  # no folder index was seeded instead
+
+
+def test_eval_refuses_realtimeqa_weeks_with_a_store_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("RAG_STORE", "postgresql://rag@127.0.0.1:1/rag")
-    assert main(command) == 1
-    assert f"rag {command[0]} reads the local folder index only" in capsys.readouterr().err
+    assert main(["eval", "--dataset", "20220617_qa.jsonl"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "RealTime QA week its own folder index" in err
 
 
 def test_one_writer_at_a_time(pg_url: str, embedder: FakeEmbedder) -> None:

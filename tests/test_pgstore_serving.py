@@ -1,6 +1,7 @@
-"""The Postgres store under load it was not built for: searching among a scope's rows, and a
-connection that drops mid-run. Against the real Postgres of `test_pgstore` (its fixtures), with
-the fake embedder and a scripted model."""
+"""The Postgres store behind what serves answers: the Assistant, `rag chat`'s uploads and
+`rag serve`'s API, searching among a scope's rows, and a connection that drops mid-run. Against
+the real Postgres of `test_pgstore` (its fixtures), with the fake embedder and a scripted
+model."""
 
 from __future__ import annotations
 
@@ -10,14 +11,21 @@ from urllib.parse import urlsplit
 import numpy as np
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+import rag.assistant
+import rag.embedding
 import rag.pgstore
+from rag.api import build_api
 from rag.assistant import Assistant
+from rag.chat import ChatHandlers, ensure_index
 from rag.config import Settings
 from rag.errors import RagError
-from rag.pgindex import PgIndex
+from rag.filters import make_scope
+from rag.pgindex import PgIndex, uploads_home
 from rag.pgstore import build_pg, redact
 from rag.store import Index, build_index
+from rag.uploads import uploads_dir
 from tests import test_pgstore
 from tests.fakes import FakeEmbedder, ScriptedGenerator
 from tests.test_pgstore import article, news
@@ -30,10 +38,122 @@ BUDGET = "Who approved the budget?"
 REPLY = "The city council approved the budget [1]."
 
 
+@pytest.fixture
+def models(monkeypatch: pytest.MonkeyPatch) -> list[ScriptedGenerator]:
+    """The fake embedder and scripted models wherever the code makes them; the list holds
+    every model made, so a test can read its prompts."""
+    made: list[ScriptedGenerator] = []
+
+    def generator(*args: object, **kwargs: object) -> ScriptedGenerator:
+        made.append(ScriptedGenerator(REPLY, REPLY, REPLY))
+        return made[-1]
+
+    monkeypatch.setattr(rag.embedding, "make_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.assistant, "make_embedder", lambda name: FakeEmbedder())
+    monkeypatch.setattr(rag.assistant, "make_generator", generator)
+    return made
+
+
 def admin_of(url: str) -> tuple[str, str]:
     """The test database's name, and a URL of the server's own database to manage it from."""
     database = urlsplit(url).path.strip("/")
     return database, url.replace(f"/{database}?", "/postgres?")
+
+
+def test_the_assistant_answers_from_the_store_and_indexes_into_it(
+    pg_url: str, tmp_path: Path, embedder: FakeEmbedder, models: list[ScriptedGenerator]
+) -> None:
+    build_pg(pg_url, news(), embedder, 60, 1)
+    assistant = Assistant.from_settings(SETTINGS.replace(store=pg_url))
+    assert isinstance(assistant.index, PgIndex)
+    answer = assistant.ask(BUDGET)
+    assert answer.answer == REPLY and answer.citations
+    council = assistant.index.article(answer.citations[0].article_id)
+    assert council.title == "Council" and council.text[answer.citations[0].start :].startswith(
+        answer.citations[0].quote
+    )
+    note = tmp_path / "bridge.md"
+    note.write_text("# Bridge\n\nThe Springfield bridge reopens in May.\n", encoding="utf-8")
+    report, warnings = assistant.add_files([note])
+    assert (report.articles, report.added, warnings) == (4, 1, [])
+    assert "Bridge" in [a.title for a in PgIndex(pg_url).articles()]  # in the database
+    assert not (tmp_path / "indexes").exists()
+    gone = assistant.remove_articles([article("rail", "").id])
+    assert (gone.articles, gone.removed) == (3, 1)
+    assert len(assistant.article_infos()) == 3
+
+
+def test_a_build_by_another_process_is_seen_by_the_next_answer(
+    pg_url: str, embedder: FakeEmbedder
+) -> None:
+    """The Retriever caches a scope's rows and articles; a new build must not meet a stale
+    cache, so the Assistant starts a new Retriever when the store's build changes."""
+    build_pg(pg_url, news(), embedder, 60, 1)
+    assistant = Assistant(SETTINGS, PgIndex(pg_url), embedder, ScriptedGenerator(REPLY))
+    gazette = make_scope(None, None, "Gazette")
+    assert assistant.ask(BUDGET, scope=gazette).answer == gazette.nothing_found()
+    first, stamp = assistant.retriever, assistant.index.stamp()
+    more = "The Gazette reports that the city council approved the budget late on Friday."
+    build_pg(pg_url, [article("gazette", more, outlet="Gazette")], embedder, 60, 1)
+    assert assistant.index.stamp() != stamp
+    answer = assistant.ask(BUDGET, scope=gazette)
+    assert assistant.retriever is not first
+    assert {p.outlet for p in answer.passages} == {"Gazette"} and answer.citations
+
+
+def test_serve_answers_uploads_and_deletes_in_the_store(
+    pg_url: str,
+    tmp_path: Path,
+    embedder: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    build_pg(pg_url, news(), embedder, 60, 1)
+    index = PgIndex(pg_url)
+    replies = ScriptedGenerator(REPLY, "The bridge reopens in May [1].")
+    client = TestClient(build_api(Assistant(SETTINGS, index, embedder, replies)))
+    question = {"model": "smollm2-135m", "messages": [{"role": "user", "content": BUDGET}]}
+    done = client.post("/v1/chat/completions", json=question).json()
+    assert done["choices"][0]["message"]["content"] == REPLY
+    (source,) = done["sources"]
+    assert source["title"] == "Council"
+    text = index.article(source["article_id"]).text
+    for c in source["citations"]:
+        assert text[c["start_char_index"] : c["end_char_index"]] == c["cited_text"]
+
+    body = b"Springfield bridge\n\nThe Springfield bridge reopens in May after repairs.\n"
+    added = client.post("/v1/articles", files={"file": ("bridge.txt", body, "text/plain")})
+    assert added.status_code == 201, added.text
+    (info,) = added.json()["data"]
+    copy = uploads_dir(uploads_home(pg_url)) / "bridge.txt"
+    assert info["source"] == str(copy) and copy.is_file()  # a copy on this machine
+    assert copy.is_relative_to(tmp_path / "indexes")
+    assert info["id"] in {a.id for a in PgIndex(pg_url).articles()}  # the text in the store
+    question["messages"] = [{"role": "user", "content": "When does the Springfield bridge reopen?"}]
+    done = client.post("/v1/chat/completions", json=question).json()
+    assert done["sources"][0]["article_id"] == info["id"]
+    assert client.delete(f"/v1/articles/{info['id']}").status_code == 200
+    assert info["id"] not in {a.id for a in PgIndex(pg_url).articles()} and not copy.exists()
+
+
+def test_the_chat_uploads_into_the_store_and_never_seeds_it(
+    pg_url: str, tmp_path: Path, embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.txt").write_text("Seed\n\nA seed article.\n", encoding="utf-8")
+    assert ensure_index(Settings(store=pg_url)) is None
+    assert not (tmp_path / "indexes").exists()  # nothing seeded into a folder either
+    build_pg(pg_url, news(), embedder, 60, 1)
+    h = ChatHandlers(Assistant(SETTINGS, PgIndex(pg_url), embedder, ScriptedGenerator()))
+    note = tmp_path / "bridge.md"
+    note.write_text("# Bridge\n\nThe Springfield bridge reopens in May.\n", encoding="utf-8")
+    rows, _, status = h.upload([str(note)], progress=lambda *a, **k: None)
+    assert "Indexed 1 file(s)" in status and "now holds 4 articles" in status
+    assert "Bridge" in [a.title for a in PgIndex(pg_url).articles()]
+    bridge = next(r for r in rows if r[0] == "Bridge")
+    assert Path(bridge[1]).parent == uploads_dir(uploads_home(pg_url))
+    assert "Deleted “Bridge”" in h.delete(bridge[4])[2] and not Path(bridge[1]).exists()
 
 
 def test_searching_among_rows_finds_only_them_in_both_stores(
