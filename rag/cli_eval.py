@@ -23,8 +23,12 @@ SettingsOf = Callable[[argparse.Namespace], Settings]  # the flags read into Set
 
 
 def recorded(settings: Settings) -> dict[str, Any]:
-    """The settings an eval report records: all but the model server's key, a secret."""
-    return {k: v for k, v in asdict(settings).items() if k != "llm_key"}
+    """The settings an eval report records: all but the model server's key, a secret, and the
+    store's URL without its password (which host and database were asked is worth keeping)."""
+    from rag.pgstore import redact
+
+    kept = {k: v for k, v in asdict(settings).items() if k != "llm_key"}
+    return {**kept, "store": redact(settings.store)}
 
 
 def _ticker(bar: Any) -> Callable[[Any], None]:

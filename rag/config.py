@@ -47,8 +47,9 @@ class Settings:
     llm_model: str = ""
     llm_key: str = field(default="", repr=False)
     # A postgresql:// URL: articles, chunks, vectors and keywords live in that database (see
-    # rag/pgstore.py) instead of the folder `index` names; "" = the local folder index.
-    store: str = ""
+    # rag/pgstore.py) instead of the folder `index` names; "" = the local folder index. Kept
+    # out of repr, as it may hold a password: what shows it shows `pgstore.redact(store)`.
+    store: str = field(default="", repr=False)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with the non-None changes applied."""
@@ -92,10 +93,9 @@ def _is_url(value: str) -> bool:
 
 
 def _is_store(value: str) -> bool:
-    """ "" or a postgresql:// URL with no password in it: settings are shown and recorded (an
-    eval report keeps them), so the password comes from PGPASSWORD or ~/.pgpass instead."""
-    parts = urlsplit(value)
-    return value == "" or (parts.scheme in ("postgresql", "postgres") and not parts.password)
+    """ "" or a postgresql:// URL. A password may be in it: every message, log line and eval
+    report shows the URL without it (`pgstore.redact`)."""
+    return value == "" or urlsplit(value).scheme in ("postgresql", "postgres")
 
 
 def _one_of(*choices: str) -> tuple[Callable[[Any], bool], str]:
@@ -124,8 +124,7 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "store": (
         _is_store,
-        "a postgresql://USER@HOST:PORT/DATABASE URL without a password (set PGPASSWORD or "
-        "use ~/.pgpass for that)",
+        "a postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE URL",
     ),
 }
 
@@ -136,8 +135,10 @@ FLAGS = {"top_k": "--k", "verify": "--no-verify"}
 def _check(name: str, value: Any, origin: str) -> None:
     ok, wanted = CHECKS.get(name, (None, ""))
     if ok is not None and not ok(value):
-        if name == "store" and urlsplit(value).password:  # never echo a password back
-            value = value.replace(urlsplit(value).password, "***")
+        if name == "store":  # never echo a password back
+            from rag.pgstore import redact
+
+            value = redact(value)
         raise RagError(f"setting {name} must be {wanted}, got {value!r} (from {origin})")
 
 

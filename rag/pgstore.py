@@ -13,11 +13,12 @@ advisory lock. Reading the store is `pgindex`'s job; the local folder index is `
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rag.articles import Article
 from rag.chunking import chunk_text
@@ -73,13 +74,22 @@ def is_postgres(store: str) -> bool:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password (in the user part or a `password=` parameter, as libpq
+    takes both), for every message, log line and eval report that shows it."""
     parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    netloc = parts.netloc
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[-1]}"
+    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def passwords(url: str) -> list[str]:
+    """The passwords in a store URL, as written and as libpq reads them (percent-decoded)."""
+    parts = urlsplit(url)
+    pairs = (pair.partition("=") for pair in parts.query.split("&"))
+    found = [parts.password or ""] + [v for k, _, v in pairs if k == "password"]
+    return [p for secret in found if secret for p in {secret, unquote(secret)}]
 
 
 def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
@@ -131,8 +141,9 @@ def reason(exc: BaseException, url: str) -> str:
     """The first line of a driver error, with the URL's password blanked should it appear."""
     lines = str(exc).strip().splitlines()
     line = lines[0] if lines else type(exc).__name__
-    password = urlsplit(url).password
-    return line.replace(password, "***") if password else line
+    for secret in passwords(url):
+        line = line.replace(secret, "***")
+    return line
 
 
 def read_meta(run: Callable[[str], Any]) -> dict[str, str] | None:

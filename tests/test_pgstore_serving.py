@@ -1,10 +1,11 @@
-"""The Postgres store behind what serves answers: the Assistant, `rag chat`'s uploads and
-`rag serve`'s API, searching among a scope's rows, and a connection that drops mid-run. Against
-the real Postgres of `test_pgstore` (its fixtures), with the fake embedder and a scripted
-model."""
+"""The Postgres store behind what serves answers: the Assistant, `rag chat`'s uploads, `rag
+serve`'s API and `rag eval`, searching among a scope's rows, a connection that drops, and a
+password in the store's URL that never reaches a message, a log or an eval report. Against the
+real Postgres of `test_pgstore` (its fixtures), with the fake embedder and a scripted model."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,8 @@ import rag.pgstore
 from rag.api import build_api
 from rag.assistant import Assistant
 from rag.chat import ChatHandlers, ensure_index
+from rag.cli import main
+from rag.cli_eval import recorded
 from rag.config import Settings
 from rag.errors import RagError
 from rag.filters import make_scope
@@ -58,6 +61,12 @@ def admin_of(url: str) -> tuple[str, str]:
     """The test database's name, and a URL of the server's own database to manage it from."""
     database = urlsplit(url).path.strip("/")
     return database, url.replace(f"/{database}?", "/postgres?")
+
+
+def with_password(url: str) -> str:
+    """The test server's URL with a password in it (its local connections need none, so it
+    is accepted and ignored: what matters is where it shows)."""
+    return url.replace("postgres:@", "postgres:hunter2@")
 
 
 def test_the_assistant_answers_from_the_store_and_indexes_into_it(
@@ -234,3 +243,53 @@ def test_a_build_whose_connection_drops_changes_nothing(
     assert str(caught.value).startswith(f"cannot write the store {redact(pg_url)}: ")
     assert str(caught.value).endswith("; nothing was changed") and "\n" not in str(caught.value)
     assert [(i.id, i.chunks) for i in PgIndex(pg_url).article_infos()] == before
+
+
+def test_a_password_in_the_url_never_reaches_stdout_stderr_or_the_eval_json(
+    pg_url: str,
+    tmp_path: Path,
+    models: list[ScriptedGenerator],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = with_password(pg_url)
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "council.txt").write_text(
+        'Council\n\nThe city council approved the budget. "Taxes will not rise," said Anna Berg.',
+        encoding="utf-8",
+    )
+    dataset = tmp_path / "set.jsonl"
+    row = {"id": "q1", "question": BUDGET, "answers": [["council"]], "support": "the budget"}
+    dataset.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    commands = [
+        ["index", "news", "--store", secret],
+        ["list", "--store", secret],
+        ["ask", BUDGET, "--store", secret],
+        ["quotes", "Berg", "--store", secret],
+        ["eval", "--dataset", str(dataset), "--store", secret, "--json", str(report)],
+    ]
+    shown = ""
+    for command in commands:
+        assert main(command) == 0, command
+        out, err = capsys.readouterr()
+        shown += out + err
+    assert "approved the budget" in shown and redact(secret) in shown
+    saved = report.read_text(encoding="utf-8")
+    assert json.loads(saved)["settings"]["store"] == redact(secret)
+    assert "hunter2" not in shown + saved
+    assert redact(secret) == pg_url.replace("postgres:@", "postgres:***@")
+    removed = main(["remove", PgIndex(secret).articles()[0].id, "--store", secret])
+    assert removed == 0 and "hunter2" not in "".join(capsys.readouterr())
+
+
+def test_redacting_a_store_url() -> None:
+    assert redact("postgresql://rag:hunter2@db:5432/news") == "postgresql://rag:***@db:5432/news"
+    assert redact("postgresql://rag@db/news?password=hunter2&sslmode=require") == (
+        "postgresql://rag@db/news?password=***&sslmode=require"
+    )
+    assert redact("postgresql://rag@db/news") == "postgresql://rag@db/news"
+    kept = recorded(Settings(store="postgresql://rag:hunter2@db/news", llm_key="k3y"))
+    assert kept["store"] == "postgresql://rag:***@db/news" and "llm_key" not in kept
+    assert recorded(Settings())["store"] == ""
