@@ -1,7 +1,8 @@
 """Reading a Postgres + pgvector store: `PgIndex` answers what `index.Index` answers.
 
 Owns: the reads (vectors through `PgVectors`, keywords through Postgres full-text search,
-chunks, articles, wire-copy groups) and `hybrid`, the whole hybrid search as one SQL query.
+chunks, articles, wire-copy groups), `hybrid`, the whole hybrid search as one SQL query, and
+`query`, which opens a dropped connection again and turns driver errors into one line.
 Every read sees the latest committed build, so several processes share one database without
 reopening anything. Building the store is `pgstore`'s job; ranking policy is `retrieval`'s.
 """
