@@ -57,6 +57,10 @@ def start_server(model: Path, settings: Settings, threads: int, batch_threads: i
         sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
         "--port", str(port), "--n_ctx", str(settings.n_ctx), "--n_threads", str(threads),
         "--n_threads_batch", str(batch_threads), "--n_batch", "512",
+        # The server computes logits for every prompt token by default (for `logprobs`); over
+        # Qwen's 152k-word vocabulary that made its prompts 30% slower per token (7.0 against
+        # 5.0 ms) and its first token 1.14x the in-process one. One answer needs the last only.
+        "--logits_all", "false",
     ]  # fmt: skip
     log = Path(tempfile.mkdtemp(prefix="llama-server-")) / "server.log"
     with log.open("w") as out:  # the child keeps its own copy of the descriptor
