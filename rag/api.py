@@ -316,7 +316,11 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None) -> int:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
 
     def load() -> None:
-        print(f"loading {settings.model}…", file=sys.stderr, flush=True)
+        # With a remote engine nothing is loaded here: the server is asked for its model.
+        what = (
+            f"connecting to {settings.llm_url}" if settings.llm_url else f"loading {settings.model}"
+        )
+        print(f"{what}…", file=sys.stderr, flush=True)
         try:
             assistant.load()
         except Exception as exc:  # reported by the main thread as one line
@@ -330,7 +334,10 @@ def serve(settings: Settings, host: str, port: int, api_key: str | None) -> int:
     threading.Thread(target=load, daemon=True).start()
     server.run(sockets=[sock])
     if problem:
-        raise RagError(f"cannot load {settings.model}: {problem[0]}")
+        # A remote engine's error already names its server.
+        raise RagError(
+            problem[0] if settings.llm_url else f"cannot load {settings.model}: {problem[0]}"
+        )
     return 0
 
 

@@ -460,7 +460,9 @@ def serve(
     check_exposure(host, share, credentials)  # before seconds of loading
     ensure_index(settings)
     assistant = Assistant.from_settings(settings)
-    print(f"loading {settings.model}…", file=sys.stderr, flush=True)
+    # With a remote engine nothing is loaded here: the server is asked for its model.
+    what = f"connecting to {settings.llm_url}" if settings.llm_url else f"loading {settings.model}"
+    print(f"{what}…", file=sys.stderr, flush=True)
     assistant.load()
     app = build_app(assistant, credentials is None, scope)
     launch(app, host, port, share, credentials)

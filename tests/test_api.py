@@ -423,3 +423,27 @@ def test_serving_off_localhost_needs_an_api_key(capsys: pytest.CaptureFixture[st
     assert main(["serve", "--host", "0.0.0.0", "--index", "/nonexistent/idx"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "error: --host 0.0.0.0 is reachable from other machines; add --api-key KEY"
+
+
+def test_serving_a_remote_engine_that_does_not_answer_is_one_line(
+    index: Index,
+    embedder: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rag import api
+    from rag.errors import RagError
+
+    url = "http://127.0.0.1:9/v1"
+    down = assistant(index, embedder, settings=SETTINGS.replace(llm_url=url, index=str(index.path)))
+
+    def refuse() -> None:
+        raise RagError(f"the model server at {url} did not answer (connection refused)")
+
+    down.generator.load = refuse  # type: ignore[method-assign]
+    monkeypatch.setattr(api.Assistant, "from_settings", lambda settings: down)
+    with pytest.raises(RagError) as failed:
+        api.serve(down.settings, "127.0.0.1", free_port(), None)
+    # Nothing is loaded for a remote engine, and its own error names the server once.
+    assert f"connecting to {url}…" in capsys.readouterr().err
+    assert str(failed.value) == f"the model server at {url} did not answer (connection refused)"
