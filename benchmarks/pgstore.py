@@ -93,7 +93,7 @@ def one_query(pg: PgIndex, embedder: object, headlines: list[str]) -> dict[str, 
     for h in headlines:
         query = embedder.embed([h])[0]  # type: ignore[attr-defined]
         started = time.perf_counter()
-        rows = pg.hybrid(query, keywords(h), 15, KEYWORD_WEIGHT, CANDIDATES)
+        rows = [r for r, _, _ in pg.hybrid(query, keywords(h), 15, KEYWORD_WEIGHT, CANDIDATES)]
         seconds.append(time.perf_counter() - started)
         dense = [r for r, _ in pg.search(query, CANDIDATES)]
         lexical = pg.keyword_search(keywords(h), CANDIDATES)

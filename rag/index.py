@@ -152,6 +152,15 @@ class Index:
         """The newest build where this index lives, opened afresh."""
         return Index(self.path)
 
+    def hybrid(
+        self, query: np.ndarray, terms: list[str], k: int, weight: float, candidates: int,
+        rrf_k: int,
+    ) -> list[tuple[int, float, bool]] | None:  # fmt: skip
+        """The hybrid search done by the store itself, if it can: the `k` best of the nearest
+        vectors and keyword hits fused by reciprocal rank, as (row, cosine, a keyword hit).
+        None here: a folder index searches FAISS and FTS5 apart and the Retriever fuses them."""
+        return None
+
     def keyword_search(self, terms: list[str], k: int) -> list[int]:
         """Rows of the chunks matching any of `terms`, best BM25 first."""
         if not terms:

@@ -222,11 +222,14 @@ class PgIndex(Index):
         cur = self.query(f"{KEYWORDS} LIMIT %s", (*terms_params(terms), k))
         return [int(r[0]) for r in cur]
 
-    def hybrid(self, query: np.ndarray, terms: list[str], k: int, weight: float = 1.0,
-               candidates: int = 30, rrf_k: int = 20) -> list[int]:  # fmt: skip
+    def hybrid(
+        self, query: np.ndarray, terms: list[str], k: int, weight: float = 1.0,
+        candidates: int = 30, rrf_k: int = 20,
+    ) -> list[tuple[int, float, bool]]:  # fmt: skip
         """The whole hybrid search as one SQL query: the `candidates` nearest vectors and best
         keyword hits, fused by reciprocal rank as `retrieval.fuse` fuses them (same formula,
-        weights and tie order: vector rank, then keyword rank)."""
+        weights and tie order: vector rank, then keyword rank), each row with its cosine and
+        whether keywords found it (the Retriever's relevance gate needs both)."""
         terms = [t for t in terms if t.strip()]
         cur = self.query(
             f"""
@@ -236,16 +239,24 @@ class PgIndex(Index):
                     ORDER BY embedding <#> %s LIMIT %s) AS nearest),
             lexical AS (
                 SELECT row, ROW_NUMBER() OVER (ORDER BY score DESC, row) AS rank
-                FROM ({KEYWORDS} LIMIT %s) AS hits)
-            SELECT row FROM (
-                SELECT row, 1.0::float8 / (%s + rank) AS score, rank AS d, NULL::bigint AS l
-                FROM dense
-                UNION ALL SELECT row, %s::float8 / (%s + rank), NULL, rank FROM lexical) AS ranked
-            GROUP BY row ORDER BY SUM(score) DESC, MIN(d) NULLS LAST, MIN(l) LIMIT %s
+                FROM ({KEYWORDS} LIMIT %s) AS hits),
+            fused AS (
+                SELECT row, SUM(score) AS score, MIN(d) AS d, MIN(l) AS l FROM (
+                    SELECT row, 1.0::float8 / (%s + rank) AS score, rank AS d, NULL::bigint AS l
+                    FROM dense
+                    UNION ALL SELECT row, %s::float8 / (%s + rank), NULL, rank FROM lexical
+                ) AS ranked
+                GROUP BY row ORDER BY SUM(score) DESC, MIN(d) NULLS LAST, MIN(l) LIMIT %s)
+            SELECT fused.row, -(c.embedding <#> %s), fused.l IS NOT NULL
+            FROM fused JOIN rag_chunks AS c ON c.row = fused.row
+            ORDER BY fused.score DESC, fused.d NULLS LAST, fused.l
             """,
-            (query, query, candidates, *terms_params(terms), candidates, rrf_k, weight, rrf_k, k),
-        )
-        return [int(r[0]) for r in cur]
+            (
+                query, query, candidates, *terms_params(terms), candidates, rrf_k, weight, rrf_k,
+                k, query,
+            ),
+        )  # fmt: skip
+        return [(int(r[0]), float(r[1]), bool(r[2])) for r in cur]
 
     def chunks(self, rows: Iterable[int]) -> dict[int, Chunk]:
         cur = self.query(

@@ -133,7 +133,11 @@ def test_hybrid_is_one_query_fusing_both_rankings(pg_url: str, embedder: FakeEmb
     dense = [r for r, _ in pg.search(query, 30)]
     lexical = pg.keyword_search(rag.retrieval.keywords(question), 30)
     fused = rag.retrieval.fuse((dense, 1.0), (lexical, rag.retrieval.KEYWORD_WEIGHT))
-    assert pg.hybrid(query, rag.retrieval.keywords(question), 5) == fused[:5]
+    one_query = pg.hybrid(query, rag.retrieval.keywords(question), 5)
+    assert [r for r, _, _ in one_query] == fused[:5]
+    # Each row comes with its cosine and whether keywords found it, as the Retriever gates on.
+    cosines = pg.cosine(query, fused[:5])
+    assert all(abs(c - cosines[r]) < 1e-4 and hit == (r in lexical) for r, c, hit in one_query)
 
 
 def test_a_scope_searches_only_its_articles_exactly_and_through_the_sql_filter(
