@@ -34,6 +34,11 @@ from rag.verification import verify
 
 log = logging.getLogger(__name__)
 
+REPORTED = (
+    "The model found no answer in the articles; shown instead: the article sentence that "
+    "reports what was said."
+)
+
 CLOSEST = 3  # passages shown with a refusal that the relevance gate decided
 
 
@@ -298,7 +303,14 @@ class Assistant:
         citations: list[Citation] = []
         if not abstained:
             citations = cite(text, guarded, texts)
-        if preamble:
+        if abstained and said is not None and said.reported is not None:
+            # The model found nothing, but an article reports X's words on it without quote
+            # marks ("Furthermore, he clarified that a treaty ..."): the code shows that
+            # sentence, cited whole, rather than "the articles don't say".
+            reported = said.reported
+            text, abstained, note = reported.text, False, REPORTED
+            citations, passages = reported.citations, reported.passages
+        elif preamble:
             text = preamble if abstained else f"{preamble} {text}"
         timings.total_s = time.perf_counter() - started
         usage = self.generator.usage

@@ -4,8 +4,9 @@ Owns telling such a question from others, finding X's quotes (`rag.quotes`) in t
 the question's passages come from and in the in-scope articles that name X, choosing the ones
 about Y, and writing the answer with one Citation per quote whose offsets are exactly the
 quoted words. When X is named but not quoted (on Y) it gives the sentence that says so, for the
-assistant to put before its usual answer; when X is named nowhere it gives nothing and the
-assistant answers as usual. Leaves extraction and name matching to `rag.quotes` and
+assistant to put before its usual answer, and the sentence that reports X's words on Y without
+quote marks, for when the model finds no answer; when X is named nowhere it gives nothing and
+the assistant answers as usual. Leaves extraction and name matching to `rag.quotes` and
 `rag.speakers`, searching to `rag.retrieval`, and the Answer record to the assistant.
 
 No model is asked: the words are the article's and the speaker is the one `extract_quotes`
@@ -33,6 +34,7 @@ from rag.speakers import (
     strip_titles,
     words,
 )
+from rag.speech import VERB_RE
 from rag.text import content_terms, sentence_spans
 
 # Starts the code's own sentence when X is named but not quoted: a finding about the articles
@@ -109,6 +111,9 @@ class Said:
     text: str
     citations: list[Citation]
     passages: list[Passage]  # those given, plus one per quote found outside them
+    # With the "not quoted" sentence: the answer to show if the model finds none, X's words
+    # reported without quote marks ("... Furthermore, he clarified that a treaty ... [1]").
+    reported: Said | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,10 @@ def said_answer(
     name = _display_name(asked.who, articles, found)
     if not found:
         on = f" on {asked.topic}" if asked.topic and asked.strict else ""
-        return Said(f"{NOT_QUOTED}{name}{on}.", [], passages)
+        not_quoted = f"{NOT_QUOTED}{name}{on}."
+        reported = _reported(asked, articles)
+        fallback = _compose_reported(not_quoted, *reported, passages) if reported else None
+        return Said(not_quoted, [], passages, fallback)
     chosen = _choose(found, passages)
     return _compose(name, chosen, passages)
 
@@ -231,9 +239,9 @@ def _about(text: str, quote: Quote, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if _has(found, t)) / total
 
 
-def _inside(quote: Quote, passage: Passage, article_id: str) -> bool:
+def _inside(start: int, end: int, passage: Passage, article_id: str) -> bool:
     c = passage.chunk
-    return c.article_id == article_id and c.start <= quote.start and quote.end <= c.end
+    return c.article_id == article_id and c.start <= start and end <= c.end
 
 
 def _choose(found: list[_Found], passages: list[Passage]) -> list[_Found]:
@@ -242,7 +250,7 @@ def _choose(found: list[_Found], passages: list[Passage]) -> list[_Found]:
     (a wire copy in another outlet, or the same words transcribed twice) is given once."""
 
     def key(f: _Found) -> tuple[float, int, bool, int]:
-        given = any(_inside(f.quote, p, f.article.id) for p in passages)
+        given = any(_inside(f.quote.start, f.quote.end, p, f.article.id) for p in passages)
         return (-f.about, f.rank, not given, f.quote.start)
 
     chosen: list[_Found] = []
@@ -280,11 +288,11 @@ def _person_in(who: str, articles: list[Article]) -> str:
     return best
 
 
-def _passage_for(n: int, article: Article, quote: Quote) -> Passage:
-    """A passage for a quote found outside the given ones: its paragraph (or, when that is
-    long, its sentences), so the reader sees who said it."""
+def _passage_for(n: int, article: Article, lo: int, hi: int) -> Passage:
+    """A passage for words found outside the given passages (a quote and its attribution,
+    text[lo:hi]): their paragraph (or, when that is long, their sentences), so the reader sees
+    who said them."""
     text = article.text
-    lo, hi = min(quote.start, quote.attribution_start), max(quote.end, quote.attribution_end)
     start = text.rfind("\n", 0, lo) + 1
     end = text.find("\n", hi)
     end = len(text) if end < 0 else end
@@ -292,7 +300,7 @@ def _passage_for(n: int, article: Article, quote: Quote) -> Passage:
         ends = [m.end() for m in SENTENCE_END.finditer(text, start, lo + 1)]
         after = SENTENCE_END.search(text, hi, end)
         start, end = (ends[-1] if ends else start), (after.start() + 1 if after else end)
-    chunk = Chunk(f"{article.id}:quote{quote.start}", article.id, text[start:end], start, end)
+    chunk = Chunk(f"{article.id}:quote{lo}", article.id, text[start:end], start, end)
     return Passage(
         n, chunk, article.title, article.source, 0.0, article.outlet, article.url,
         article.published, article.authors,
@@ -308,9 +316,10 @@ def _compose(name: str, chosen: list[_Found], passages: list[Passage]) -> Said:
     subject = name[0].upper() + name[1:]
     for i, f in enumerate(chosen):
         a, q = f.article, f.quote
-        passage = next((p for p in passages if _inside(q, p, a.id)), None)
+        passage = next((p for p in passages if _inside(q.start, q.end, p, a.id)), None)
         if passage is None:
-            passage = _passage_for(max((p.n for p in passages), default=0) + 1, a, q)
+            lo, hi = min(q.start, q.attribution_start), max(q.end, q.attribution_end)
+            passage = _passage_for(max((p.n for p in passages), default=0) + 1, a, lo, hi)
             passages.append(passage)
         end = "" if q.text[-1:] in ".!?…" else "."
         if i == 0:
@@ -333,3 +342,73 @@ def _compose(name: str, chosen: list[_Found], passages: list[Passage]) -> Said:
             )  # fmt: skip
         )
     return Said(" ".join(sentences), citations, passages)
+
+
+def _reported(asked: SaidQuestion, articles: list[Article]) -> tuple[Article, int, int] | None:
+    """The sentence that reports X's words on the topic without quoting them ("Putin indicated
+    that Iran has not requested aid", "Furthermore, he clarified that a treaty ..." after a
+    quote of Putin's): (article, start, end), most about the topic first, then the
+    best-ranked article, then the earliest. None when there is none."""
+    topic = _topic_terms(asked)
+    best: tuple[float, int, int, Article, int, int] | None = None
+    for rank, article in enumerate(articles):
+        text = article.text
+        spans = sentence_spans(text)
+        quotes = extract_quotes(text)
+        weights = _weights(text, topic)
+        total = sum(weights.values())
+        for i, (start, end) in enumerate(spans):
+            sentence = text[start:end]
+            if any(q.start < end and start < q.end for q in quotes):
+                continue  # a quoted sentence is the quote path's, and X's quotes were none
+            if _speaker_of(asked.who, text, spans, i, quotes) is not True:
+                continue
+            terms = set(content_terms(sentence))
+            about = sum(w for t, w in weights.items() if _has(terms, t)) / total if total else 1.0
+            if topic and about < ABOUT:
+                continue
+            key = (about, -rank, -start)
+            if best is None or key > best[:3]:
+                best = (about, -rank, -start, article, start, end)
+    return None if best is None else (best[3], best[4], best[5])
+
+
+_PRONOUN = re.compile(r"^(?:[A-Z]\w+,\s+)?(?:he|she|He|She)$")  # "he", "Furthermore, he"
+SUBJECT_CHARS = 80  # a speech verb further into its sentence than this has another subject
+
+
+def _speaker_of(
+    who: str, text: str, spans: list[tuple[int, int]], i: int, quotes: list[Quote], hops: int = 2
+) -> bool | None:
+    """Whether X says sentence i: its quote is X's, or a speech verb follows X's name ("Putin
+    indicated"), or "he"/"she" whose sentence before is X's (up to `hops` back). None when the
+    sentence says nothing about who speaks."""
+    start, end = spans[i]
+    inside = [q for q in quotes if q.start < end and start < q.end]
+    if inside:
+        return speaker_matches(who, inside[-1].speaker)
+    verb = VERB_RE.search(text, start, end)
+    if verb is None or verb.start() - start > SUBJECT_CHARS:
+        return None
+    subject = text[start : verb.start()].strip()
+    if _PRONOUN.match(subject):
+        return hops > 0 and i > 0 and _speaker_of(who, text, spans, i - 1, quotes, hops - 1) is True
+    return _names(who, subject)
+
+
+def _compose_reported(
+    not_quoted: str, article: Article, start: int, end: int, passages: list[Passage]
+) -> Said:
+    """ "The articles do not quote X on Y. <the sentence reporting X's words> [n]", the
+    sentence cited whole."""
+    passages = list(passages)
+    passage = next((p for p in passages if _inside(start, end, p, article.id)), None)
+    if passage is None:
+        passage = _passage_for(max((p.n for p in passages), default=0) + 1, article, start, end)
+        passages.append(passage)
+    sentence = article.text[start:end].strip()
+    citation = Citation(
+        passage.n, article.id, article.title, article.source, start, start + len(sentence),
+        sentence, article.outlet, article.url, article.published, article.authors,
+    )  # fmt: skip
+    return Said(f"{not_quoted} {sentence} [{passage.n}]", [citation], passages)

@@ -93,8 +93,25 @@ def test_nothing_relevant_refuses_without_asking_the_model(
 
 def test_model_refusal_is_reported_as_abstained(seed_index: Index, embedder: FakeEmbedder) -> None:
     assistant, _ = make(seed_index, embedder, "The articles don't say.")
-    answer = assistant.ask("What did Putin say about the treaty?")
+    answer = assistant.ask("Does the treaty oblige Russia to defend Iran?")
     assert answer.abstained and answer.citations == []
+
+
+def test_a_refusal_on_what_x_said_gives_way_to_the_sentence_reporting_it(
+    seed_index: Index, embedder: FakeEmbedder, seed_text: str
+) -> None:
+    """Putin is quoted, but not on the treaty; "he clarified that a treaty ..." reports his
+    words on it, and "he" is Putin (the sentence before is his quote)."""
+    assistant, _ = make(seed_index, embedder, "The articles don't say.")
+    answer = assistant.ask("What did Putin say about the treaty?")
+    reported = "Furthermore, he clarified that a treaty signed with Iran earlier this year"
+    assert answer.answer.startswith("The articles do not quote Vladimir Putin on the treaty. ")
+    assert reported in answer.answer and not answer.abstained
+    (citation,) = answer.citations
+    assert seed_text[citation.start : citation.end] == citation.quote
+    assert citation.quote.startswith(reported) and "reports what was said" in answer.verification
+    # Nothing reports his words on the weather: the refusal stands.
+    assert assistant.ask("What did Putin say about the weather?").abstained
 
 
 def test_bad_questions(seed_index: Index, embedder: FakeEmbedder) -> None:
