@@ -136,11 +136,12 @@ def said_answer(
     if not any(_names(asked.who, a.text) for a in articles):
         return None
     topic = _topic_terms(asked)
+    every = [extract_quotes(a.text) for a in articles]  # per article, read once
     found = []
     for rank, article in enumerate(articles):
         quotes = [
             q
-            for q in extract_quotes(article.text)
+            for q in every[rank]
             if speaker_matches(asked.who, q.speaker) and len(q.text.split()) >= MIN_WORDS
         ]
         weights = _weights(article.text, topic) if quotes else {}
@@ -151,7 +152,7 @@ def said_answer(
     if not found:
         on = f" on {asked.topic}" if asked.topic and asked.strict else ""
         not_quoted = f"{NOT_QUOTED}{name}{on}."
-        reported = _reported(asked, articles)
+        reported = _reported(asked, articles, every)
         fallback = _compose_reported(not_quoted, *reported, passages) if reported else None
         return Said(not_quoted, [], passages, fallback)
     chosen = _choose(found, passages)
@@ -344,7 +345,9 @@ def _compose(name: str, chosen: list[_Found], passages: list[Passage]) -> Said:
     return Said(" ".join(sentences), citations, passages)
 
 
-def _reported(asked: SaidQuestion, articles: list[Article]) -> tuple[Article, int, int] | None:
+def _reported(
+    asked: SaidQuestion, articles: list[Article], every: list[list[Quote]]
+) -> tuple[Article, int, int] | None:
     """The sentence that reports X's words on the topic without quoting them ("Putin indicated
     that Iran has not requested aid", "Furthermore, he clarified that a treaty ..." after a
     quote of Putin's): (article, start, end), most about the topic first, then the
@@ -354,7 +357,7 @@ def _reported(asked: SaidQuestion, articles: list[Article]) -> tuple[Article, in
     for rank, article in enumerate(articles):
         text = article.text
         spans = sentence_spans(text)
-        quotes = extract_quotes(text)
+        quotes = every[rank]  # each article's quotes, as said_answer extracted them
         weights = _weights(text, topic)
         total = sum(weights.values())
         for i, (start, end) in enumerate(spans):
