@@ -60,7 +60,10 @@ class Assistant:
         # One answer at a time: the model and the index are shared by every chat session, so
         # concurrent questions queue here instead of interleaving. Swapping in a new index or
         # model also takes it, but only for the swap.
-        self.lock = threading.RLock()
+        # A plain Lock, not an RLock: the chat's server resumes an answer's generator on
+        # whichever worker thread is free, so the thread that releases the lock at the end of
+        # an answer is often not the one that took it ("cannot release un-acquired lock").
+        self.lock = threading.Lock()
         # Index builds and model loads take seconds to minutes, so they are prepared outside
         # `lock` (questions go on meanwhile), one at a time.
         self._changing = threading.Lock()

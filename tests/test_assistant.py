@@ -249,3 +249,32 @@ def test_building_the_index_does_not_hold_the_answer_lock(
         embedder.go.set()
         adding.join(10)
     assert "Harbour budget agreed" in [a.title for a in assistant.article_infos()]
+
+
+def test_an_answer_may_be_resumed_on_another_thread(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
+    """Gradio runs each step of a streamed answer on whichever worker thread is free: the
+    answer lock taken on one thread is released on another."""
+    assistant, _ = make(seed_index, embedder, "Putin said the treaty is not a defense pact [1].")
+    stream = assistant.stream("Does the treaty oblige Russia to defend Iran?")
+    first = next(stream)  # the lock is taken here, on this thread
+    rest: list[object] = []
+    errors: list[BaseException] = []
+
+    def finish() -> None:
+        try:
+            rest.extend(stream)
+        except BaseException as exc:  # an RLock raised "cannot release un-acquired lock"
+            errors.append(exc)
+
+    worker = threading.Thread(target=finish)
+    worker.start()
+    worker.join(10)
+    assert errors == [] and isinstance(first, str) and isinstance(rest[-1], Answer)
+    # Released for everyone: a question from a third thread may start.
+    free: list[bool] = []
+    other = threading.Thread(target=lambda: free.append(assistant.lock.acquire(timeout=1)))
+    other.start()
+    other.join(5)
+    assert free == [True]
