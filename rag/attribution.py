@@ -71,7 +71,7 @@ class _Reader:
                 elif group in ("it", "orgrole"):
                     name = self.names.resolve_org(at, m.group("orgrole"))
                 else:
-                    name = self.names.resolve(at)
+                    name = self.names.resolve(at, m.group("pron") or "")
                 return None if name is None else (name, at, to)
         raw = m.group("name")
         at, to = m.start("name"), m.end("name")
@@ -133,14 +133,48 @@ class _Reader:
         found = self.clause_subject(lo, ends[-1].start())
         return None if found is None else Said(found[0], "", found[1], found[2])
 
-    def names_someone_else(self, k: int) -> bool:
+    def is_title(self, k: int) -> bool:
+        """Whether span k names a work or a show ("CNN's “Amanpour”", “The Brutalist”)."""
+        span, text = self.spans[k], self.text
+        before = text[self.paras[span.para][0] : span.open]
+        return _is_title(text[span.start : span.end]) or bool(
+            re.search(rf"{TAKES_TITLE}\s*$", before) and _capitalised(text, span)
+        )
+
+    def reported_before(self, k: int) -> Said | None:
+        """For a paragraph that is all quote, the speaker of the paragraph before when that
+        one ends with reported speech and no quote: "Biden said she told her own family
+        members they should do more.\n\n“So many young girls ...”"."""
+        span, text = self.spans[k], self.text
+        para_start, para_end = self.paras[span.para]
+        if span.para == 0 or span.open != para_start or text[span.close + 1 : para_end].strip():
+            return None
+        lo, hi = self.paras[span.para - 1]
+        if any(s.para == span.para - 1 for s in self.spans):
+            return None  # the quotes there have attributions of their own to inherit
+        ends = [e.end() for e in SENTENCE_END.finditer(text, lo, hi)]
+        lo = ends[-1] if ends else lo
+        for m in SUBJECT_THEN_VERB.finditer(text, lo, hi):
+            before = text[max(lo, m.start() - 40) : m.start()]
+            if m.group("who") or m.group("it") or NOT_SUBJECT.search(before):
+                continue
+            if m.group("verb") in PARTICIPLES:
+                return None
+            found = self.speaker(m, 0)
+            return None if found is None else Said(found[0], m.group("verb"), found[1], found[2])
+        return None
+
+    def names_someone_else(self, k: int, prev_said: Said | None) -> bool:
         """Whether span k has an attribution of its own that named no one ("a message posted on
-        Weibo said"), so it must not take a neighbour's speaker."""
+        Weibo said"), so it must not take a neighbour's speaker. The attribution of the quote
+        before ("“A” wrote Brad Slager at Red State, making up for a lack of “B”") is not one."""
         span, text = self.spans[k], self.text
         para_end = self.paras[span.para][1]
         tail = text[span.close + 1 : min(para_end, span.close + 80)]
         prev = self.spans[k - 1] if k and self.spans[k - 1].para == span.para else None
         lo = prev.close + 1 if prev else span.open
+        if prev and prev_said and lo <= prev_said.at < span.open:
+            lo = max(lo, prev_said.to)
         ends = list(SENTENCE_END.finditer(text, lo, span.open + 1))
         between = text[ends[-1].end() if ends else lo : span.open]  # this quote's sentence
         return bool(
@@ -152,7 +186,10 @@ class _Reader:
         """The attribution in the sentence around span k: after it, else before it."""
         span, text = self.spans[k], self.text
         para_start, para_end = self.paras[span.para]
-        prev = self.spans[k - 1] if k and self.spans[k - 1].para == span.para else None
+        j = k - 1
+        while j >= 0 and self.spans[j].para == span.para and self.is_title(j):
+            j -= 1  # "Muratov told CNN's “Amanpour” show that his team were “forced”"
+        prev = self.spans[j] if j >= 0 and self.spans[j].para == span.para else None
         nxt = (
             self.spans[k + 1]
             if k + 1 < len(self.spans) and self.spans[k + 1].para == span.para
@@ -166,7 +203,7 @@ class _Reader:
             found_after = self._after(k, nxt, para_end, prefix)
             if found_after:
                 return found_after
-        if re.search(rf"{TAKES_TITLE}\s*$", prefix):
+        if re.search(rf"{TAKES_TITLE}\s*$", prefix) and _capitalised(text, span):
             return None  # “New Day” in "Kirby told CNN on “New Day”" is a show
         m = ACCORDING_TO.search(prefix)
         if m:
@@ -237,7 +274,9 @@ class _Reader:
         ends_clause = last in CLAUSE_END or tail[:1] in CLAUSE_END
         for pattern in (AFTER_SUBJECT_FIRST, AFTER_VERB_FIRST):
             m = pattern.match(tail)
-            if m and ends_clause:
+            # "“PR machine for toxic masculinity” wrote Brad Slager": a verb right after the
+            # quote attributes it even without a comma.
+            if m and (ends_clause or pattern is AFTER_VERB_FIRST):
                 found = self.speaker(m, span.close + 1)
                 if found:
                     return Said(found[0], m.group("verb"), found[1], found[2])
@@ -273,7 +312,7 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
         between = text[prev.close + 1 : span.open]
         # Same sentence ("X said “A” and “B”"), unless the quote is a title ("author of “...”"),
         # or a sentence of quote after an attributed one ("“A,” X said. “B.”").
-        joined = len(between.split()) <= 12 and not re.search(rf"{TAKES_TITLE}\s*$", between)
+        joined = not (re.search(rf"{TAKES_TITLE}\s*$", between) and _capitalised(text, span))
         if not SENTENCE_END.search(between) and joined or not between.strip(" ")[-1:].isalpha():
             return said[j]
     if prev and prev.para == span.para - 1 and span.open == para_start:
@@ -292,16 +331,11 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
     if nxt and nxt.para == span.para and not text[span.close + 1 : nxt.open].strip():
         return said[k + 1]  # “A.” “B,” X said.
     later = said[k + 1] if nxt and nxt.para == span.para else None
-    if (
-        nxt
-        and later
-        and later.at < span.open
-        and not SENTENCE_END.search(text, span.close, nxt.open)
-    ):
-        # "Kishida paid his “deepest condolences” to Abe, saying he “was a friend”": the
-        # sentence's attribution, named before this quote, covers it too.
+    if nxt and later and not SENTENCE_END.search(text, span.close, nxt.open):
+        # "Kishida paid his “deepest condolences” to Abe, saying he “was a friend”", "the lens
+        # of “A” is “B”, she said": the sentence's one attribution covers all its quotes.
         return later
-    return reader.after_subject(k)
+    return reader.after_subject(k) or reader.reported_before(k)
 
 
 def _is_title(words: str) -> bool:
@@ -315,6 +349,14 @@ def _is_title(words: str) -> bool:
     )
 
 
+def _capitalised(text: str, span: Span) -> bool:
+    """Whether the quote starts as a name or title does ("author of “The Art of the Deal”"),
+    where reported words run on in lower case ("the droves of “wounded and sick children”")."""
+    return (
+        text[span.start : span.start + 1].isupper() or text[span.start : span.start + 1].isdigit()
+    )
+
+
 def _short(text: str, span: Span) -> bool:
     """A quote of a few words: a phrase, not a statement."""
     return len(text[span.start : span.end].split()) <= 4
@@ -325,8 +367,9 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
     reader = _Reader(text)
     spans = reader.spans
     said: list[Said | None] = [None] * len(spans)
+    titles = [reader.is_title(k) for k in range(len(spans))]
     for k in range(len(spans)):
-        if _is_title(text[spans[k].start : spans[k].end]):
+        if titles[k]:
             continue  # “The Brutalist”, “State of the Union”: a name, not anyone's words
         said[k] = reader.attribute(k)
         found = said[k]
@@ -337,6 +380,10 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
             # and an organisation that spoke, who a later "it said" means.
             reader.names.add_org(found.at, spans[k].para, found.speaker)
     for k in range(len(spans)):
-        if said[k] is None and not reader.names_someone_else(k):
+        if (
+            said[k] is None
+            and not titles[k]
+            and not reader.names_someone_else(k, said[k - 1] if k else None)
+        ):
             said[k] = _inherit(reader, said, k)
     return [(span, s) for span, s in zip(spans, said, strict=True) if s is not None]

@@ -13,7 +13,17 @@ import re
 from collections.abc import Callable
 
 from rag.speakers import NAME_RE, NOT_NAMES, SENTENCE_WORDS, NameBook, is_org, strip_titles
-from rag.speech import A_BEFORE, GAP_RE, NOT_SUBJECT, ORG_OBJECT, VERB_RE, WHO_FOLLOWS
+from rag.speech import (
+    A_BEFORE,
+    GAP_RE,
+    NOT_SUBJECT,
+    ORG_OBJECT,
+    SENTENCE_END,
+    VERB_RE,
+    WHO_FOLLOWS,
+)
+
+PRONOUN = re.compile(r"\b(?:[Hh]e|him|his|[Ss]he|her|hers)\b")
 
 
 class Mentions:
@@ -35,6 +45,7 @@ class Mentions:
         speaks = re.compile(GAP_RE.pattern + VERB_RE.pattern)
         # (position, paragraph, full name, is a speaker, is a sentence subject) of each person
         self.people: list[tuple[int, int, str, bool, bool]] = []
+        self._genders: dict[str, set[str]] = {}
         # (position, paragraph, name) of each organisation not named as an object
         self.orgs: list[tuple[int, int, str]] = []
         for m in outside:
@@ -45,13 +56,40 @@ class Mentions:
                 and not ORG_OBJECT.search(text[max(0, m.start() - 20) : m.start()])
             ):
                 self.orgs.append((m.start(), self.para(m.start()), org))
-            name = self.book.full(m.group())
+            name = self.book.full(m.group()) or self.surname(m.group())
             if name is None or is_org(name) or m.group().endswith(("’s", "'s")):
                 continue
             para = self.para(m.start())
             before = text[max(self.paras[para][0], m.start() - 40) : m.start()]
             speaker = speaks.match(text, m.end()) is not None
             self.people.append((m.start(), para, name, speaker, not NOT_SUBJECT.search(before)))
+            self._note_gender(name, m, quoted)
+        # "she said" cannot mean a man the article calls "he", and "he said" not a woman.
+        self.gender = {n: g.pop() for n, g in self._genders.items() if len(g) == 1}
+
+    def _note_gender(self, name: str, m: re.Match[str], quoted: Callable[[int], bool]) -> None:
+        """The pronoun the text uses for this mention: a title ("Mrs.") or the first "he"/
+        "she" after the name in its sentence, before anyone else is named ("Ocasio-Cortez
+        said that she")."""
+        genders = self._genders.setdefault(name, set())
+        title = re.match(r"(?:(Mr)|(Mrs|Ms|Miss))\.?\s", m.group())
+        if title:
+            genders.add("he" if title.group(1) else "she")
+            return
+        end = SENTENCE_END.search(self.text, m.end(), m.end() + 200)
+        window = self.text[m.end() : end.start() if end else m.end() + 200]
+        pron = PRONOUN.search(window)
+        if not pron or quoted(m.end() + pron.start()) or NAME_RE.search(window, 0, pron.start()):
+            return
+        genders.add("he" if pron.group().lower() in ("he", "him", "his") else "she")
+
+    def surname(self, raw: str) -> str | None:
+        """A lone surname the article gives to more than one person ("Biden" beside Jill and
+        Joe Biden): still someone whom a later "she" may mean."""
+        name = strip_titles(raw)
+        if " " in name or not self.book.ambiguous(name):
+            return None
+        return name
 
     def para(self, pos: int) -> int:
         """The index of the paragraph holding pos."""
@@ -67,12 +105,20 @@ class Mentions:
         self.orgs.append((pos, para, name))
         self.orgs.sort()
 
-    def resolve(self, pos: int) -> str | None:
+    def resolve(self, pos: int, pronoun: str = "") -> str | None:
         """The person "he" or "the minister" at pos means: in this paragraph and then up to
-        three before it, the last person who speaks or is a sentence's subject."""
-        para = self.para(pos)
+        three before it, the last person who speaks or is a sentence's subject, and whom the
+        text never calls by the other pronoun."""
+        para, want = self.para(pos), pronoun.lower()
         for p in range(para, max(para - 4, -1), -1):
-            found = [m for m in self.people if m[1] == p and m[0] < pos and (m[3] or m[4])]
+            found = [
+                m
+                for m in self.people
+                if m[1] == p
+                and m[0] < pos
+                and (m[3] or m[4])
+                and (not want or self.gender.get(m[2], want) == want)
+            ]
             if found:
                 return found[-1][2]
         return None
@@ -84,6 +130,10 @@ class Mentions:
         if role:
             noun = role.split()[-1].lower()
             found = [o for o in self.orgs if o[0] < pos and o[2].split()[-1].lower() == noun]
+            # else "the department" is the Department of Homeland Security
+            found = found or [
+                o for o in self.orgs if o[0] < pos and f"{noun} of " in o[2].lower() + " "
+            ]
         else:
             found = [o for o in self.orgs if o[0] < pos and o[1] >= para - 1]
         return found[-1][2] if found else None

@@ -93,6 +93,15 @@ def tokens(name: str) -> list[str]:
 def is_org(name: str) -> bool:
     """An organisation rather than a person: its last word names a body ("Foreign Ministry")."""
     words = tokens(name)
+    if "of" in words[1:]:
+        # "Department of Homeland Security", but not "Bank of England Governor Andrew Bailey"
+        at = words.index("of")
+        after = words[at + 1 :]
+        named_after_title = any(
+            a in TITLES and b not in TITLES for a, b in zip(after, after[1:], strict=False)
+        )
+        if words[at - 1] in ORG_WORDS and len(after) <= 3 and not named_after_title:
+            return True
     return bool(words) and (words[-1] in ORG_WORDS or words[-1].isupper() and len(words) == 1)
 
 
@@ -170,6 +179,10 @@ class NameBook:
             if len(found) == 1:
                 return found[0]
         return None
+
+    def ambiguous(self, name: str) -> bool:
+        """Whether a one-word name is the surname of more than one person here ("Biden")."""
+        return len(tokens(name)) == 1 and sum(name in tokens(p) for p in self.people) > 1
 
 
 def speaker_matches(query_name: str, speaker: str) -> bool:

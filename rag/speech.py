@@ -29,7 +29,8 @@ ROLES = (
     "president|minister|prime minister|secretary|senator|governor|mayor|spokesman|spokeswoman|"
     "spokesperson|chancellor|leader|congressman|congresswoman|lawmaker|judge|justice|speaker|"
     "ambassador|chairman|chairwoman|chief executive|ceo|general|king|queen|pope|premier|"
-    "candidate|nominee|star|actor|actress|singer|coach|founder|author|attorney|lawyer"
+    "candidate|nominee|star|actor|actress|singer|coach|founder|author|attorney|lawyer|"
+    "democrat|republican"
 )
 # Words that describe the person named next: "Foreign Ministry spokesman Zhao Lijian said".
 DESCRIBED = (
@@ -51,8 +52,8 @@ SUBJECT = (
     r"|(?P<who>\bwho\b)"
     r"|(?P<it>\b[Ii]t\b)"
     rf"|(?P<orgrole>\b[Tt]he\s+(?:{ORG_ROLES})\b)"
-    rf"|(?P<role>\b(?:[Tt]he|[Tt]his)\s+(?:[\w.’'\-]+\s+){{0,2}}?(?:{ROLES})\b)"
-    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+\s+){{0,3}}(?:{DESCRIBED})\s+(?={NAME}))?"
+    rf"|(?P<role>\b(?:[Tt]he|[Tt]his)\s+(?:[\w.’'\-]+\s+){{0,2}}?(?i:{ROLES})\b)"
+    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+\s+){{0,3}}(?:{DESCRIBED})s?\s+(?={NAME}))?"
     rf"(?P<name>(?<![\w’'\-])(?:[Tt]he\s+)?{NAME}(?: (?:to|for) (?:the )?{NAME})?)"
 )
 # "..., saying ...": the participle's subject is the sentence's.
@@ -64,10 +65,14 @@ SUBJECT_RE = re.compile(SUBJECT)
 # year, wrote"), an adverb or an auxiliary.
 GAP_RE = re.compile(
     r"\s*(?:\([^()]{1,20}\)\s*)?(?:(?:,[^,;“”«»\"]{1,140}){1,2},\s*)?"
+    # "Mark Brnovich – who took the lead for the states – said"
+    r"(?:[–—][^–—;“”«»\"]{1,140}[–—]\s*)?"
+    # "Christoph Heubner of the International Auschwitz Committee told"
+    rf"(?:(?:of|at|from)\s+(?:the\s+)?{NAME}\s+)?"
     r"(?:(?:also|later|then|previously|again|once|just|has|had|"
     r"have|would|will|did|\w+ly)\s+)*"
 )
-LEAD = r"^[\s,—–\-]*"
+LEAD = r"^[\s,—–\-]*(?:as\s+)?"  # "“...”, as Alia E. Dastagir described them"
 AFTER_SUBJECT_FIRST = re.compile(
     rf"{LEAD}(?:{SUBJECT})(?={GAP_RE.pattern}(?P<verb>{VERB_RE.pattern}))"
 )
@@ -89,7 +94,8 @@ SENTENCE_END = re.compile(
 NOT_SUBJECT = re.compile(
     r"\b(?:with|to|by|from|of|for|at|about|against|on|in|after|before|and|than|between|"
     r"toward|towards|including|like|as|via|under|over|into|met|called|thanked|visited|named|"
-    r"replaced|succeeded|joined|criticized|praised|'s|’s)\s+(?:[\w.’'\-]+\s+){0,2}$"
+    r"replaced|succeeded|joined|criticized|praised|told|tells|asked|interviewed|'s|’s)"
+    r"\s+(?:[\w.’'\-]+\s+){0,2}$"
 )
 # A quote right after these is a title or a name, not anyone's words.
 TAKES_TITLE = r"(?:\b(?:of|on|titled|entitled)|\w(?:'s|’s))"  # CNN's “State of the Union”

@@ -211,3 +211,82 @@ def test_title_case_quotes_are_titles() -> None:
     assert all(words != "The Brutalist" for _, words in got)
     # ", saying she has": the pronoun after the participle is what was said, not who said it
     assert ("Georgina Chapman", "my amazing partner") not in got
+
+
+def test_lower_case_words_after_of_are_reported_words_not_a_title() -> None:
+    text = (
+        "In a statement, Anna Marsh said the droves of “wounded and sick children” needing "
+        "“urgent care” moved her to act. She is the author of “The Long Winter”."
+    )
+    got = said(text)
+    assert ("Anna Marsh", "wounded and sick children") in got
+    assert ("Anna Marsh", "urgent care") in got
+    assert all(words != "The Long Winter" for _, words in got)
+
+
+def test_a_show_title_does_not_hide_the_attribution_before_it() -> None:
+    text = "Earlier, Tom Berg told CNN’s “Amanpour” that his team were “forced” to stop."
+    assert said(text) == [("Tom Berg", "forced")]
+
+
+def test_one_attribution_after_the_quotes_covers_the_sentence() -> None:
+    text = (
+        "Lena Holt spoke at length. Seeing it through “a very modern lens” is “plainly "
+        "irresponsible”, she said."
+    )
+    assert said(text) == [
+        ("Lena Holt", "a very modern lens"),
+        ("Lena Holt", "plainly irresponsible"),
+    ]
+
+
+def test_a_paragraph_of_quote_after_reported_speech_is_that_speakers() -> None:
+    text = (
+        "Maria Costa said she told her own family to do more than protest.\n\n"
+        "“So many young people marched. What is the plan?”"
+    )
+    assert said(text) == [("Maria Costa", "So many young people marched. What is the plan?")]
+
+
+def test_she_is_not_a_man_the_article_calls_he() -> None:
+    text = (
+        "Rep. Ann Lowry said that she has felt unsafe.\n\n"
+        "Sen. Paul Drake said he would not comment.\n\n"
+        "“It feels like static electricity around you,” she said."
+    )
+    assert said(text) == [("Ann Lowry", "It feels like static electricity around you")]
+
+
+def test_the_party_member_is_the_person_named_before() -> None:
+    text = (
+        "Rep. Ann Lowry spoke on Sunday.\n\n"
+        "“It is a very real danger,” the New York Democrat told reporters."
+    )
+    assert said(text) == [("Ann Lowry", "It is a very real danger")]
+
+
+def test_a_listener_after_told_is_not_who_she_means() -> None:
+    text = (
+        "Rep. Ann Lowry spoke on Sunday.\n\n"
+        "“It is real,” Lowry told CNN’s Chris Wallace.\n\n"
+        "“It means you are never alone,” she said."
+    )
+    assert said(text) == [
+        ("Ann Lowry", "It is real"),
+        ("Ann Lowry", "It means you are never alone"),
+    ]
+
+
+def test_a_person_of_an_organisation_and_a_verb_without_a_comma() -> None:
+    text = (
+        "“The verdict is a late sign,” Karl Heub of the International Auschwitz Committee told "
+        "CNN. Such images are a “PR machine for toxic masculinity” wrote Brad Slane at Red "
+        "State, making up for a lack of “charisma”. He is denounced for his “hypermasculine "
+        "performances”, as Alia Dast described them at USA Today."
+    )
+    assert said(text) == [
+        ("Karl Heub", "The verdict is a late sign"),
+        ("Brad Slane", "PR machine for toxic masculinity"),
+        ("Brad Slane", "charisma"),
+        ("Alia Dast", "hypermasculine performances"),
+    ]
