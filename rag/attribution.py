@@ -105,7 +105,14 @@ class _Reader:
             # "Upton said he has no plans": a pronoun after the verb starts what was said.
             and not (
                 m.re is AFTER_VERB_FIRST_ANYWHERE
-                and (m.group("pron") or m.group("it") or m.group("who"))
+                and (
+                    m.group("pron")
+                    or m.group("it")
+                    or m.group("who")
+                    # "Graham suggested Jackson does not": a name after a verb is who was
+                    # spoken of, unless the verb follows a quote or a comma ("”, said Modi").
+                    or not re.search(r"[,”\"’]\s*$", self.text[sentence : m.start()])
+                )
             )
         ]
         for m in sorted(earlier, key=lambda m: m.start(), reverse=True):
@@ -289,7 +296,12 @@ class _Reader:
             for pattern in (AFTER_SUBJECT_FIRST, AFTER_VERB_FIRST):
                 m = pattern.match(clause)
                 # ", saying she has": a participle and a pronoun start what was said.
-                reported = m and (m.group("verb") in PARTICIPLES or m.group("pron"))
+                # ", he added." ends the sentence with its speaker.
+                reported = m and (
+                    m.group("verb") in PARTICIPLES
+                    or m.group("pron")
+                    and pattern is AFTER_VERB_FIRST
+                )
                 if m and not reported and "," not in clause[m.end() :]:
                     found = self.speaker(m, span.close + 1 + comma.start())
                     if found:
@@ -313,7 +325,9 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
         # Same sentence ("X said “A” and “B”"), unless the quote is a title ("author of “...”"),
         # or a sentence of quote after an attributed one ("“A,” X said. “B.”").
         joined = not (re.search(rf"{TAKES_TITLE}\s*$", between) and _capitalised(text, span))
-        if not SENTENCE_END.search(between) and joined or not between.strip(" ")[-1:].isalpha():
+        if said[j] and (
+            not SENTENCE_END.search(between) and joined or not between.strip(" ")[-1:].isalpha()
+        ):
             return said[j]
     if prev and prev.para == span.para - 1 and span.open == para_start:
         prev_start, prev_end = reader.paras[prev.para]
@@ -379,11 +393,14 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
         elif found:
             # and an organisation that spoke, who a later "it said" means.
             reader.names.add_org(found.at, spans[k].para, found.speaker)
-    for k in range(len(spans)):
-        if (
-            said[k] is None
-            and not titles[k]
-            and not reader.names_someone_else(k, said[k - 1] if k else None)
-        ):
-            said[k] = _inherit(reader, said, k)
+    # Backwards too: in "“A” and so “B” does not include “C”, said X", C's speaker reaches A
+    # through B.
+    for order in (range(len(spans)), reversed(range(len(spans)))):
+        for k in order:
+            if (
+                said[k] is None
+                and not titles[k]
+                and not reader.names_someone_else(k, said[k - 1] if k else None)
+            ):
+                said[k] = _inherit(reader, said, k)
     return [(span, s) for span, s in zip(spans, said, strict=True) if s is not None]

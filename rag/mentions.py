@@ -23,6 +23,11 @@ from rag.speech import (
     WHO_FOLLOWS,
 )
 
+# "said X", "according to X" (but "told X" names the listener)
+SPEAKER_BEFORE = re.compile(
+    rf"(?!(?:told|tell|tells|telling|asked|asks)\b)(?:{VERB_RE.pattern}|according to)\s+"
+    r"(?:[\w.’'\-]+\s+){0,4}$"
+)
 PRONOUN = re.compile(r"\b(?:[Hh]e|him|his|[Ss]he|her|hers)\b")
 
 
@@ -62,7 +67,14 @@ class Mentions:
             para = self.para(m.start())
             before = text[max(self.paras[para][0], m.start() - 40) : m.start()]
             speaker = speaks.match(text, m.end()) is not None
-            self.people.append((m.start(), para, name, speaker, not NOT_SUBJECT.search(before)))
+            # A name that ends its sentence is no sentence's subject: "..., said Ganeshan
+            # Wignaraja, an associate at the British think tank, ODI Global."
+            # Unless a speech verb names it there: "according to chief financial officer Tammy
+            # Romo."
+            ends = re.match(r"\s*(?:[.!?]|$)", text[m.end() : m.end() + 3])
+            named_speaking = SPEAKER_BEFORE.search(before)
+            subject = bool(named_speaking) or not NOT_SUBJECT.search(before) and not ends
+            self.people.append((m.start(), para, name, speaker, subject))
             self._note_gender(name, m, quoted)
         # "she said" cannot mean a man the article calls "he", and "he said" not a woman.
         self.gender = {n: g.pop() for n, g in self._genders.items() if len(g) == 1}

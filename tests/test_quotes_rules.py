@@ -290,3 +290,36 @@ def test_a_person_of_an_organisation_and_a_verb_without_a_comma() -> None:
         ("Brad Slane", "charisma"),
         ("Alia Dast", "hypermasculine performances"),
     ]
+
+
+def test_a_pronoun_subject_ends_the_sentence_with_its_speaker() -> None:
+    text = (
+        "“A salamander regrows the limb,” said Dan Sinclare.\n\n"
+        "That discovery shows there is a “backup copy” of youth in the body, he added."
+    )
+    assert said(text) == [
+        ("Dan Sinclare", "A salamander regrows the limb"),
+        ("Dan Sinclare", "backup copy"),
+    ]
+
+
+def test_an_attribution_after_three_quotes_reaches_the_first() -> None:
+    text = (
+        "The grant must be spent “by the royal household” and so “clearly” does not include "
+        "“paying settlements”, said Craig Presley, a lecturer."
+    )
+    assert [who for who, _ in said(text)] == ["Craig Presley"] * 3
+
+
+def test_a_name_ending_an_apposition_is_not_who_he_means() -> None:
+    text = (
+        "The crisis spells trouble, said Ganesh Wign, an associate at the think tank, ODI "
+        "Global.\n\n"
+        "“Sri Lanka is a messy democracy,” he said."
+    )
+    assert said(text) == [("Ganesh Wign", "Sri Lanka is a messy democracy")]
+    # but a name a speech verb introduces at the end of a sentence still is
+    text = (
+        "Demand is strong, according to finance chief Tara Romm.\n\n“We are encouraged,” she said."
+    )
+    assert said(text) == [("Tara Romm", "We are encouraged")]
