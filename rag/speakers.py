@@ -196,9 +196,23 @@ def speaker_matches(query_name: str, speaker: str) -> bool:
         return False
     if query == words:
         return True
+    if (
+        is_org(speaker)
+        and _initials(words) == query
+        or is_org(query_name)
+        and _initials(query) == words
+    ):
+        return True  # "FDA" is the Food and Drug Administration
     # Every asked word must be a word of the speaker's name, in order, and the last one asked
     # must be the surname or the whole query a full first name ("Vladimir").
     it = iter(words)
     return all(any(q == w for w in it) for q in query) and (
         query[-1] == words[-1] or len(query) == 1 and query[0] == words[0]
     )
+
+
+def _initials(words: list[str]) -> list[str]:
+    """The acronym of a name of three words or more ("food and drug administration" -> "fda"),
+    as the one word it is written as; [] for shorter names."""
+    capitals = [w[0] for w in words if w not in ("and", "of", "for", "&")]
+    return ["".join(capitals)] if len(capitals) >= 3 else []

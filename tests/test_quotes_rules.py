@@ -2,7 +2,7 @@
 
 from rag.quotemarks import quote_spans
 from rag.quotes import extract_quotes
-from rag.speakers import strip_titles
+from rag.speakers import speaker_matches, strip_titles
 
 
 def said(text: str) -> list[tuple[str, str]]:
@@ -323,3 +323,10 @@ def test_a_name_ending_an_apposition_is_not_who_he_means() -> None:
         "Demand is strong, according to finance chief Tara Romm.\n\n“We are encouraged,” she said."
     )
     assert said(text) == [("Tara Romm", "We are encouraged")]
+
+
+def test_an_acronym_names_the_organisation() -> None:
+    assert speaker_matches("FDA", "Food and Drug Administration")
+    assert speaker_matches("Food and Drug Administration", "the FDA")
+    # people are not matched by their initials
+    assert not speaker_matches("JDV", "John David Vance")
