@@ -206,10 +206,17 @@ class _Reader:
         ends = list(SENTENCE_END.finditer(text, lo, span.open + 1))
         lo = ends[-1].end() if ends else lo
         prefix = text[lo : span.open]
-        if span.close < para_end:
-            found_after = self._after(k, nxt, para_end, prefix)
-            if found_after:
-                return found_after
+        after = self._after(k, nxt, para_end, prefix) if span.close < para_end else None
+        if after and after.verb != "according to":
+            return after
+        # "Trump also said, “...,” according to Hutchinson": the words are Trump's, as
+        # Hutchinson tells it.
+        return self._before(span, lo, prefix) or after
+
+    def _before(self, span: Span, lo: int, prefix: str) -> Said | None:
+        """The attribution before the quote in its sentence (prefix = text[lo:span.open])."""
+        text = self.text
+        para_start = self.paras[span.para][0]
         if re.search(rf"{TAKES_TITLE}\s*$", prefix) and _capitalised(text, span):
             return None  # “New Day” in "Kirby told CNN on “New Day”" is a show
         m = ACCORDING_TO.search(prefix)

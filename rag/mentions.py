@@ -155,7 +155,9 @@ class Mentions:
         moderate Democrat from Texas who told CNN"."""
         window = self.text[max(self.paras[self.para(pos)][0], pos - 160) : pos]
         m = WHO_FOLLOWS.search(window)
-        return self.named(m.group("n")) if m else None
+        if m is None or re.search(r"\b(?:told|tells|tell|asked|asks)\s+$", window[: m.start()]):
+            return None  # "one lawmaker told CNN, who lamented": not the listener
+        return self.named(m.group("n"))
 
     def named(self, raw: str) -> str | None:
         """The speaker a name in the text means: a full name, an organisation, a country, or a

@@ -149,8 +149,9 @@ def is_person(name: str) -> bool:
     words = tokens(name)
     if len(words) < 2 or is_org(name) or words[-1] in NATIONALITIES:
         return False  # "Imprisoned Iranian" (human rights activist ...) describes, not names
-    if all(w.isupper() for w in words):
-        return False  # a heading in capitals: "DREAD THE AIRPORT STARBUCKS LINE?"
+    if any(w.isupper() and len(w) > 2 and w.isalpha() for w in words):
+        # a heading in capitals: "DREAD THE AIRPORT STARBUCKS LINE?", "MUST WATCH Ex-aide"
+        return False
     return not any(w in NOT_NAMES or w in TITLES or w.endswith(("’s", "'s")) for w in words)
 
 

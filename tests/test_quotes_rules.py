@@ -330,3 +330,21 @@ def test_an_acronym_names_the_organisation() -> None:
     assert speaker_matches("Food and Drug Administration", "the FDA")
     # people are not matched by their initials
     assert not speaker_matches("JDV", "John David Vance")
+
+
+def test_words_relayed_by_someone_are_the_speakers() -> None:
+    text = 'Tom Drake also said, "I do not care about it," according to Ann Hutch.'
+    assert said(text) == [("Tom Drake", "I do not care about it")]
+
+
+def test_who_after_a_listener_is_not_the_listener() -> None:
+    text = "“They pushed for everything,” one lawmaker told CNN, who lamented the year."
+    assert said(text) == []
+
+
+def test_a_caption_in_capitals_is_no_one() -> None:
+    text = (
+        "MUST WATCH Ex-aide testifies on Tuesday.\n\n"
+        "Two days earlier, he told her that “things might get bad.”"
+    )
+    assert said(text) == []
