@@ -144,8 +144,15 @@ class _Reader:
         """Whether span k names a work or a show ("CNN's “Amanpour”", “The Brutalist”)."""
         span, text = self.spans[k], self.text
         before = text[self.paras[span.para][0] : span.open]
-        return _is_title(text[span.start : span.end]) or bool(
-            re.search(rf"{TAKES_TITLE}\s*$", before) and _capitalised(text, span)
+        # "Xi called the “one country, two systems” a “good system”": the first is what he
+        # spoke of, the second his words.
+        named = re.search(r"\bcall(?:ed|s|ing)?\s+(?:the\s+)?$", before) and re.match(
+            r"\s+an?\s+[“\"‘']", text[span.close + 1 : span.close + 8]
+        )
+        return (
+            _is_title(text[span.start : span.end])
+            or bool(re.search(rf"{TAKES_TITLE}\s*$", before) and _capitalised(text, span))
+            or bool(named)
         )
 
     def reported_before(self, k: int) -> Said | None:

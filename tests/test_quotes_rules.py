@@ -348,3 +348,8 @@ def test_a_caption_in_capitals_is_no_one() -> None:
         "Two days earlier, he told her that “things might get bad.”"
     )
     assert said(text) == []
+
+
+def test_what_someone_calls_a_thing_is_the_thing_not_their_words() -> None:
+    text = "On Thursday, Xi Jinping called the “one country, two systems” a “good system.”"
+    assert said(text) == [("Xi Jinping", "good system.")]
