@@ -21,6 +21,7 @@ from rag.speakers import (
     is_org,
 )
 from rag.speech import (
+    A_BEFORE,
     ACCORDING_TO,
     AFTER_SUBJECT_FIRST,
     AFTER_VERB_FIRST,
@@ -256,6 +257,10 @@ class _Reader:
                 joined = re.search(r"[A-Z][\w.’'\-]*\s+(?:and|or|&)\s+$", prefix[: s.start()])
                 # "an ally of the PM said": the one named after "of" is not who speaks.
                 owned = re.search(r"\b(?:of|for|to|with|by|from)\s+$", prefix[: s.start()])
+                # "A Labour MP has demanded": a description, not a name.
+                owned = (
+                    owned or A_BEFORE.search(prefix[: s.start()]) or re.match(r"An?\s", s.group())
+                )
                 if GAP_RE.fullmatch(prefix, s.end(), verb.start()) and not joined and not owned:
                     best = s
             if best:

@@ -20,7 +20,7 @@ VERBS = words(
     pledged shouted yelled wondered observed commented countered reiterated boasted lamented
     contended maintained indicated called described recounted repeated cautions texted messaged
     assured affirmed alleged charged confirmed reported saying noting telling calling writing
-    arguing"""
+    arguing proclaimed proclaims demanded demands asserted asserts answered pleaded"""
 )
 VERB_RE = re.compile(r"\b(?:" + "|".join(sorted(set(VERBS), key=len, reverse=True)) + r")\b")
 # "the minister said" means someone named before; "a spokesperson said" or "officials said"
@@ -38,7 +38,8 @@ DESCRIBED = (
     "minister|leader|chairman|chairwoman|aide|analyst|professor|economist|contributor|lawyer|"
     "attorney|president|senator|governor|mayor|ambassador|official|expert|fellow|founder|"
     "coach|manager|specialist|scientist|researcher|meteorologist|ecologist|activist|agent|"
-    "editor|correspondent|reporter|agency|newspaper|broadcaster"
+    "editor|correspondent|reporter|agency|newspaper|broadcaster|commissioner|grad|graduate|"
+    "student|resident|member|owner|executive|officer|doctor|teacher"
 )
 # "the department said" means the last organisation named with that word ("the Justice
 # Department"), and "it said" the last organisation named just before.

@@ -353,3 +353,20 @@ def test_a_caption_in_capitals_is_no_one() -> None:
 def test_what_someone_calls_a_thing_is_the_thing_not_their_words() -> None:
     text = "On Thursday, Xi Jinping called the “one country, two systems” a “good system.”"
     assert said(text) == [("Xi Jinping", "good system.")]
+
+
+def test_a_description_before_the_name_and_more_speech_verbs() -> None:
+    text = (
+        "“If all the professors are white, that worries me,” said UD grad Carl Sudd.\n\n"
+        "“We are thrilled,” said commissioner Rob Manfeld in a statement.\n\n"
+        "Lou Gehrson said goodbye in 1939, when he proclaimed he was “the luckiest man.”"
+    )
+    assert said(text) == [
+        ("Carl Sudd", "If all the professors are white, that worries me"),
+        ("Rob Manfeld", "We are thrilled"),
+        ("Lou Gehrson", "the luckiest man."),
+    ]
+
+
+def test_a_someone_is_no_one() -> None:
+    assert said("A Labour MP has demanded “assurances” that money will not be used.") == []
