@@ -58,6 +58,7 @@ class _Reader:
         self.paras = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
         self.spans = quote_spans(text)
         self.names = Mentions(text, self.paras, self._quoted)
+        self.titles = [self._names_a_work(k) for k in range(len(self.spans))]
 
     def _quoted(self, pos: int) -> bool:
         return any(s.open <= pos <= s.close for s in self.spans)
@@ -141,7 +142,7 @@ class _Reader:
         found = self.clause_subject(lo, ends[-1].start())
         return None if found is None else Said(found[0], "", found[1], found[2])
 
-    def is_title(self, k: int) -> bool:
+    def _names_a_work(self, k: int) -> bool:
         """Whether span k names a work or a show ("CNN's “Amanpour”", “The Brutalist”)."""
         span, text = self.spans[k], self.text
         before = text[self.paras[span.para][0] : span.open]
@@ -202,7 +203,7 @@ class _Reader:
         span, text = self.spans[k], self.text
         para_start, para_end = self.paras[span.para]
         j = k - 1
-        while j >= 0 and self.spans[j].para == span.para and self.is_title(j):
+        while j >= 0 and self.spans[j].para == span.para and self.titles[j]:
             j -= 1  # "Muratov told CNN's “Amanpour” show that his team were “forced”"
         prev = self.spans[j] if j >= 0 and self.spans[j].para == span.para else None
         nxt = (
@@ -385,9 +386,8 @@ def _is_title(words: str) -> bool:
 def _capitalised(text: str, span: Span) -> bool:
     """Whether the quote starts as a name or title does ("author of “The Art of the Deal”"),
     where reported words run on in lower case ("the droves of “wounded and sick children”")."""
-    return (
-        text[span.start : span.start + 1].isupper() or text[span.start : span.start + 1].isdigit()
-    )
+    first = text[span.start : span.start + 1]
+    return first.isupper() or first.isdigit()
 
 
 def _short(text: str, span: Span) -> bool:
@@ -400,7 +400,7 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
     reader = _Reader(text)
     spans = reader.spans
     said: list[Said | None] = [None] * len(spans)
-    titles = [reader.is_title(k) for k in range(len(spans))]
+    titles = reader.titles
     for k in range(len(spans)):
         if titles[k]:
             continue  # “The Brutalist”, “State of the Union”: a name, not anyone's words

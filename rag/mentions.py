@@ -67,10 +67,9 @@ class Mentions:
             para = self.para(m.start())
             before = text[max(self.paras[para][0], m.start() - 40) : m.start()]
             speaker = speaks.match(text, m.end()) is not None
-            # A name that ends its sentence is no sentence's subject: "..., said Ganeshan
-            # Wignaraja, an associate at the British think tank, ODI Global."
-            # Unless a speech verb names it there: "according to chief financial officer Tammy
-            # Romo."
+            # A name that ends its sentence is no sentence's subject ("..., said Ganeshan
+            # Wignaraja, an associate at the think tank, ODI Global."), unless a speech verb
+            # names it there ("according to chief financial officer Tammy Romo.").
             ends = re.match(r"\s*(?:[.!?]|$)", text[m.end() : m.end() + 3])
             named_speaking = SPEAKER_BEFORE.search(before)
             subject = bool(named_speaking) or not NOT_SUBJECT.search(before) and not ends
