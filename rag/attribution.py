@@ -1,7 +1,9 @@
 """Attribution: who said each quoted stretch of an article.
 
 Owns deciding which attribution a quote has ("X said: “...”", "“...,” X said", "“...,” said X",
-"“...,” he said", "X delivered a promise: “...”") and quotes inheriting a neighbour's speaker.
+"“...,” he said", "X delivered a promise: “...”"), which quotes name a work rather than anyone's
+words, and quotes inheriting a neighbour's speaker (in the same sentence, or a paragraph of
+quote after one of reported speech).
 Leaves the wording (speech verbs, subject patterns) to `rag.speech`, whom "he"/"who"/"it"
 means to `rag.mentions`, finding the quote marks to `rag.quotemarks`, name handling to
 `rag.speakers` and the `Quote` records to `rag.quotes`.

@@ -1,7 +1,9 @@
 """Mentions: the people and organisations an article names, and whom a reference means.
 
 Owns the article's book of names (so "Putin" is "Vladimir Putin"), which named people speak or
-are a sentence's subject, and resolving "he"/"the minister" (the last such person nearby),
+are a sentence's subject, which pronoun the text itself uses for each ("Ocasio-Cortez said that
+she"), and resolving "he"/"the minister" (the last such person nearby who is not called by the
+other pronoun),
 "who" (the name it follows), "it"/"the department" (the organisation named before). Leaves
 matching the attribution patterns around a quote to `rag.attribution` and name rules to
 `rag.speakers`.
