@@ -21,13 +21,14 @@ from rag.speech import (
     NOT_SUBJECT,
     ORG_OBJECT,
     SENTENCE_END,
+    TO_LISTENER,
     VERB_RE,
     WHO_FOLLOWS,
 )
 
 # "said X", "according to X" (but "told X" names the listener)
 SPEAKER_BEFORE = re.compile(
-    rf"(?!(?:told|tell|tells|telling|asked|asks)\b)(?:{VERB_RE.pattern}|according to)\s+"
+    rf"(?!{TO_LISTENER})(?:{VERB_RE.pattern}|according to)\s+"
     r"(?:[\w.’'\-]+\s+){0,4}$"
 )
 PRONOUN = re.compile(r"\b(?:[Hh]e|him|his|[Ss]he|her|hers)\b")
@@ -156,7 +157,7 @@ class Mentions:
         moderate Democrat from Texas who told CNN"."""
         window = self.text[max(self.paras[self.para(pos)][0], pos - 160) : pos]
         m = WHO_FOLLOWS.search(window)
-        if m is None or re.search(r"\b(?:told|tells|tell|asked|asks)\s+$", window[: m.start()]):
+        if m is None or re.search(rf"\b{TO_LISTENER}\s+$", window[: m.start()]):
             return None  # "one lawmaker told CNN, who lamented": not the listener
         return self.named(m.group("n"))
 

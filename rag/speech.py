@@ -77,9 +77,12 @@ LEAD = r"^[\s,—–\-]*(?:as\s+)?"  # "“...”, as Alia E. Dastagir described
 AFTER_SUBJECT_FIRST = re.compile(
     rf"{LEAD}(?:{SUBJECT})(?={GAP_RE.pattern}(?P<verb>{VERB_RE.pattern}))"
 )
-# "“...,” said X", but not "told X": the one told is the listener.
+# "told X", "asked X" in a sentence: the one named after these is the listener.
+TO_LISTENER = r"(?:told|tell|tells|telling|asked|asks)\b"
+# "“...,” said X", but not "told X" (where "“Why?” asked X" is X's question).
 AFTER_VERB_FIRST = re.compile(
-    rf"{LEAD}(?!(?:told|tell|tells|telling)\b)(?P<verb>{VERB_RE.pattern}|according to)\s+(?:{SUBJECT})"
+    rf"{LEAD}(?!(?:told|tell|tells|telling)\b)(?P<verb>{VERB_RE.pattern}|according to)\s+"
+    rf"(?:{SUBJECT})"
 )
 AFTER_VERB_FIRST_ANYWHERE = re.compile(rf"(?P<verb>{VERB_RE.pattern})\s+(?:{SUBJECT})")
 SUBJECT_THEN_VERB = re.compile(rf"(?:{SUBJECT})(?={GAP_RE.pattern}(?P<verb>{VERB_RE.pattern}))")

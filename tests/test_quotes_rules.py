@@ -370,3 +370,14 @@ def test_a_description_before_the_name_and_more_speech_verbs() -> None:
 
 def test_a_someone_is_no_one() -> None:
     assert said("A Labour MP has demanded “assurances” that money will not be used.") == []
+
+
+def test_asked_after_a_quote_is_the_speaker_and_in_a_sentence_the_listener() -> None:
+    text = (
+        "“Why now?” asked Tom Berg.\n\n"
+        "The senator asked Ann Lowry about the bill.\n\n"
+        "“It is late,” he said."
+    )
+    got = said(text)
+    assert ("Tom Berg", "Why now?") in got
+    assert ("Ann Lowry", "It is late") not in got  # she was asked, she did not answer
