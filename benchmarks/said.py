@@ -1,6 +1,6 @@
 """ "What did X say (about Y)?" questions through the real Assistant: X's own words, or not.
 
-Usage: .venv/bin/python benchmarks/said.py [--split dev|dev2|heldout2|heldout3|heldout4|heldout5|heldout6] [--no-model] [--show]
+Usage: .venv/bin/python benchmarks/said.py [--split SPLIT] [--no-model] [--show]
 
 Questions are evals/said.jsonl: each names its speaker and the offsets of that speaker's own
 words in its article (none for the two questions whose right answer is that the articles do
@@ -163,14 +163,15 @@ def path_of(answer: Answer) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--split",
-        choices=["dev", "dev2", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"],
+        "--split", help="one split of evals/said.jsonl (dev, dev2, heldout2 ... heldout8)"
     )
     parser.add_argument("--no-model", action="store_true", help="a refusing stub, not the LLM")
     parser.add_argument("--show", action="store_true", help="print every answer")
     args = parser.parse_args()
     rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if not args.split or r["split"] == args.split]
+    if not rows:
+        sys.exit(f"no questions in split {args.split!r} of {QUESTIONS}")
     settings = Settings()  # the defaults, as a fresh clone has them
     seed_file = next(iter(find_files([SEEDS])))
     for row in rows:

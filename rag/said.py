@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from rag.articles import Article
 from rag.filters import Scope
 from rag.questions import split_options
+from rag.quotemarks import quote_spans
 from rag.quotes import SENTENCE_END, Quote, extract_quotes
 from rag.records import Chunk, Citation, Passage
 from rag.retrieval import Retriever
@@ -151,7 +152,10 @@ def said_answer(
     name = _display_name(asked.who, articles, found)
     if not found:
         on = f" on {asked.topic}" if asked.topic and asked.strict else ""
-        not_quoted = f"{NOT_QUOTED}{name}{on}."
+        # Next to X there is a quote whose speaker the extractor could not tell: it may well
+        # be X's, so the answer makes no claim that the articles do not quote X.
+        unsure = _unattributed_near(asked.who, articles, every)
+        not_quoted = "" if unsure else f"{NOT_QUOTED}{name}{on}."
         reported = _reported(asked, articles, every)
         fallback = _compose_reported(not_quoted, *reported, passages) if reported else None
         return Said(not_quoted, [], passages, fallback)
@@ -180,6 +184,24 @@ def _articles(
         if chunk.article_id not in ids and word.search(chunk.text):
             ids.append(chunk.article_id)
     return [retriever.index.article(i) for i in ids]
+
+
+def _unattributed_near(who: str, articles: list[Article], quotes: list[list[Quote]]) -> bool:
+    """Whether a quote of two words or more that no one was found to have said sits in a
+    paragraph naming X or right after one ("Saxi thinks that any move would “probably
+    result in a build-up”")."""
+    for article, found in zip(articles, quotes, strict=True):
+        text = article.text
+        near: set[int] = set()
+        for i, para in enumerate(re.finditer(r"[^\n]+", text)):
+            if _names(who, para.group()):
+                near.update((i, i + 1))
+        said = {q.start for q in found}
+        for span in quote_spans(text):
+            words = len(text[span.start : span.end].split())
+            if span.para in near and span.start not in said and words >= MIN_WORDS:
+                return True
+    return False
 
 
 def _names(who: str, text: str) -> bool:
@@ -414,4 +436,4 @@ def _compose_reported(
         passage.n, article.id, article.title, article.source, start, start + len(sentence),
         sentence, article.outlet, article.url, article.published, article.authors,
     )  # fmt: skip
-    return Said(f"{not_quoted} {sentence} [{passage.n}]", [citation], passages)
+    return Said(f"{not_quoted} {sentence} [{passage.n}]".lstrip(), [citation], passages)

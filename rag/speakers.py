@@ -175,7 +175,10 @@ class NameBook:
             longer = [p for p in self.people if p != name and p.endswith(" " + name)]
             return longer[0] if len(longer) == 1 else name
         if len(tokens(name)) == 1 and name not in NOT_NAMES:
-            found = [p for p in self.people if name in tokens(p)]
+            # News names people by surname on second mention: "Anthony" is Jasmine Anthony,
+            # not Anthony Carnevale.
+            found = [p for p in self.people if tokens(p)[-1] == name]
+            found = found or [p for p in self.people if name in tokens(p)]
             # "Biden" with both Joe and Jill Biden named is ambiguous, and left unresolved.
             if len(found) == 1:
                 return found[0]
@@ -183,7 +186,7 @@ class NameBook:
 
     def ambiguous(self, name: str) -> bool:
         """Whether a one-word name is the surname of more than one person here ("Biden")."""
-        return len(tokens(name)) == 1 and sum(name in tokens(p) for p in self.people) > 1
+        return len(tokens(name)) == 1 and sum(tokens(p)[-1] == name for p in self.people) > 1
 
 
 def speaker_matches(query_name: str, speaker: str) -> bool:

@@ -381,3 +381,11 @@ def test_asked_after_a_quote_is_the_speaker_and_in_a_sentence_the_listener() -> 
     got = said(text)
     assert ("Tom Berg", "Why now?") in got
     assert ("Ann Lowry", "It is late") not in got  # she was asked, she did not answer
+
+
+def test_a_lone_surname_is_the_person_with_that_surname() -> None:
+    text = (
+        "Students like Jasmine Anton welcome it. Anton Carnell, a researcher, agreed.\n\n"
+        "“I am speaking for all of us,” said Anton."
+    )
+    assert said(text) == [("Jasmine Anton", "I am speaking for all of us")]

@@ -232,3 +232,25 @@ def test_the_same_words_in_two_articles_are_quoted_once(
         assert len(answer.citations) == 1 and answer.answer.startswith("Jane Doe said: “The")
     finally:
         index.close()
+
+
+def test_an_unattributed_quote_next_to_x_stops_the_not_quoted_claim(
+    tmp_path: Path, embedder: FakeEmbedder
+) -> None:
+    # "believes" is no speech verb, so the extractor cannot tell whose the quote is: the answer
+    # must not claim that the articles do not quote Saxi.
+    (tmp_path / "a.txt").write_text(
+        "Finland and NATO\n\nHakon Saxi, a professor, believes membership would “probably "
+        "result in a Russian build-up along the border.”\n",
+        encoding="utf-8",
+    )
+    build_index(tmp_path / "idx", load_articles(find_files([tmp_path]), print), embedder, 60, 1)
+    index = Index(tmp_path / "idx")
+    try:
+        reply = "Saxi expects a Russian build-up along the border [1]."
+        assistant, _ = make(index, embedder, reply)
+        answer = assistant.ask("What did Saxi say about the border?")
+        assert "do not quote" not in answer.answer
+        assert answer.answer.startswith("Saxi expects")
+    finally:
+        index.close()
