@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag import grammar
 from rag.mentions import Mentions
 from rag.quotemarks import Span, quote_spans
 from rag.speakers import (
@@ -424,4 +425,9 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
                 and not reader.names_someone_else(k, said[k - 1] if k else None)
             ):
                 said[k] = _inherit(reader, said, k)
+    for k, span in enumerate(spans):
+        if said[k] is None and not titles[k]:
+            parsed = grammar.speaker(text, reader.paras[span.para], span, reader.names)
+            if parsed:
+                said[k] = Said(parsed[0], "", parsed[1], parsed[2])
     return [(span, s) for span, s in zip(spans, said, strict=True) if s is not None]
