@@ -200,13 +200,17 @@ def speaker_matches(query_name: str, speaker: str) -> bool:
         return False
     if query == words:
         return True
+    # "FDA" is the Food and Drug Administration; a person is never matched by initials.
+    asked = [w.lower().strip(".,") for w in tokens(query_name) if w.lower() != "the"]
     if (
-        is_org(speaker)
-        and _initials(words) == query
-        or is_org(query_name)
-        and _initials(query) == words
+        len(query) == 1
+        and query in _initials(words)
+        and _org_like(speaker, words)
+        or len(words) == 1
+        and words in _initials(asked)
+        and _org_like(query_name, asked)
     ):
-        return True  # "FDA" is the Food and Drug Administration
+        return True
     # Every asked word must be a word of the speaker's name, in order, and the last one asked
     # must be the surname or the whole query a full first name ("Vladimir").
     it = iter(words)
@@ -215,8 +219,20 @@ def speaker_matches(query_name: str, speaker: str) -> bool:
     )
 
 
-def _initials(words: list[str]) -> list[str]:
-    """The acronym of a name of three words or more ("food and drug administration" -> "fda"),
-    as the one word it is written as; [] for shorter names."""
+def _org_like(name: str, words: list[str]) -> bool:
+    """An organisation's name: by its words ("Agency"), or by the small words no person's
+    name has ("Centers for Disease Control and Prevention")."""
+    return is_org(name) or any(w in ("of", "for", "and", "&") for w in words)
+
+
+def _initials(words: list[str]) -> list[list[str]]:
+    """The acronyms of a name of three words or more ("food and drug administration" -> "fda"),
+    each as the one word it is written as: all its initials, and those before an "and" that
+    joined the name later ("centers for disease control and prevention" is the "cdc")."""
     capitals = [w[0] for w in words if w not in ("and", "of", "for", "&")]
-    return ["".join(capitals)] if len(capitals) >= 3 else []
+    found = [["".join(capitals)]] if len(capitals) >= 3 else []
+    if "and" in words:
+        head = [w[0] for w in words[: words.index("and")] if w not in ("of", "for", "&")]
+        if len(head) >= 3:
+            found.append(["".join(head)])
+    return found

@@ -328,8 +328,13 @@ def test_a_name_ending_an_apposition_is_not_who_he_means() -> None:
 def test_an_acronym_names_the_organisation() -> None:
     assert speaker_matches("FDA", "Food and Drug Administration")
     assert speaker_matches("Food and Drug Administration", "the FDA")
+    # an acronym from before the words added later with "and", either way round
+    assert speaker_matches("CDC", "Centers for Disease Control and Prevention")
+    assert speaker_matches("Centers for Disease Control and Prevention", "the CDC")
+    assert not speaker_matches("CD", "Centers for Disease Control and Prevention")
     # people are not matched by their initials
     assert not speaker_matches("JDV", "John David Vance")
+    assert not speaker_matches("John David Vance", "JDV")
 
 
 def test_words_relayed_by_someone_are_the_speakers() -> None:
