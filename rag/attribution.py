@@ -425,9 +425,10 @@ def attribute_spans(text: str) -> list[tuple[Span, Said]]:
                 and not reader.names_someone_else(k, said[k - 1] if k else None)
             ):
                 said[k] = _inherit(reader, said, k)
+    left = [span for k, span in enumerate(spans) if said[k] is None and not titles[k]]
+    parsed = grammar.speakers(text, reader.paras, left, reader.names) if left else {}
     for k, span in enumerate(spans):
-        if said[k] is None and not titles[k]:
-            parsed = grammar.speaker(text, reader.paras[span.para], span, reader.names)
-            if parsed:
-                said[k] = Said(parsed[0], "", parsed[1], parsed[2])
+        if span in parsed:
+            name, at, to = parsed[span]
+            said[k] = Said(name, "", at, to)
     return [(span, s) for span, s in zip(spans, said, strict=True) if s is not None]

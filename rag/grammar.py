@@ -16,13 +16,15 @@ The pipeline loads once per process, on the first quote that needs it (about 1 s
 from __future__ import annotations
 
 import re
+import sys
+from collections import OrderedDict
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rag.mentions import Mentions
 from rag.quotemarks import Span
 from rag.speakers import is_org, words
-from rag.speech import ROLES
+from rag.speech import ROLES, SENTENCE_END
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -43,6 +45,17 @@ SPEECH = words(
     instruct request beg thank apologize apologise retort snap reflect recommend propose
     predict estimate concur question challenge insist vow swear"""
 )
+IRREGULAR = "said told wrote written began begun swore sworn cried replied"
+# Any form of a verb of saying ("stat" finds states, stated, stating): a paragraph with none
+# near the quote is not parsed, as no verb there could introduce it.
+FORMS = re.compile(
+    r"\b(?:"
+    + "|".join(sorted({w[:-1] if w.endswith("e") else w for w in SPEECH}, key=len, reverse=True))
+    + r")\w*|\b(?:"
+    + "|".join(IRREGULAR.split())
+    + r")\b",
+    re.IGNORECASE,
+)
 # "the minister said" is someone named before; "the official said" or "the lawmakers said"
 # names no one.
 ROLE_RE = re.compile(rf"(?:{ROLES}|spokesperson|leader)", re.IGNORECASE)
@@ -52,6 +65,11 @@ ROLE_RE = re.compile(rf"(?:{ROLES}|spokesperson|leader)", re.IGNORECASE)
 def _nlp() -> Any:
     """The pipeline, or None when spaCy or its model is not installed: the rules alone then
     decide, as they did before this module."""
+    blocked = "torch" not in sys.modules
+    if blocked:
+        # spaCy's thinc imports torch when it can (2 s here) and never needs it for this
+        # pipeline; `rag quotes` has not loaded torch, so it is hidden while spaCy loads.
+        sys.modules["torch"] = None  # type: ignore[assignment]
     try:
         import spacy
 
@@ -59,24 +77,59 @@ def _nlp() -> Any:
         return spacy.load(MODEL, exclude=["ner"])
     except (ImportError, OSError):
         return None
+    finally:
+        if blocked:
+            del sys.modules["torch"]
 
 
-@lru_cache(maxsize=512)
-def _parse(paragraph: str) -> Doc | None:
+_parsed: OrderedDict[str, Doc] = OrderedDict()  # the last paragraphs parsed, newest last
+KEEP = 2048
+
+
+def _parse_all(paragraphs: list[str]) -> None:
+    """Parse the paragraphs not parsed lately, in one batch (faster than one by one)."""
     nlp = _nlp()
-    return None if nlp is None else nlp(paragraph)
+    todo = [p for p in dict.fromkeys(paragraphs) if p not in _parsed]
+    if nlp is None or not todo:
+        return
+    for paragraph, doc in zip(todo, nlp.pipe(todo), strict=True):
+        _parsed[paragraph] = doc
+    while len(_parsed) > KEEP:
+        _parsed.popitem(last=False)
 
 
-def speaker(
-    text: str, para: tuple[int, int], span: Span, names: Mentions
+def _worth_parsing(text: str, para: tuple[int, int], span: Span) -> bool:
+    """One word is a label; with no verb of saying in the quote's sentence (outside the quote),
+    nothing introduces it."""
+    if len(text[span.start : span.end].split()) < 2:
+        return False
+    ends = [m.end() for m in SENTENCE_END.finditer(text, para[0], span.open)]
+    after = SENTENCE_END.search(text, span.close, para[1])
+    before = text[ends[-1] if ends else para[0] : span.open]
+    return bool(FORMS.search(before + " " + text[span.close : after.end() if after else para[1]]))
+
+
+def speakers(
+    text: str, paras: list[tuple[int, int]], spans: list[Span], names: Mentions
+) -> dict[Span, tuple[str, int, int]]:
+    """The speaker the parse gives each of spans (quotes the rules left open), with where the
+    subject's words are; spans with none are left out."""
+    spans = [s for s in spans if _worth_parsing(text, paras[s.para], s)]
+    _parse_all([text[paras[s.para][0] : paras[s.para][1]] for s in spans])
+    found = {}
+    for span in spans:
+        start, end = paras[span.para]
+        doc = _parsed.get(text[start:end])
+        who = None if doc is None else _speaker(text, start, doc, span, names)
+        if who:
+            found[span] = who
+    return found
+
+
+def _speaker(
+    text: str, start: int, doc: Doc, span: Span, names: Mentions
 ) -> tuple[str, int, int] | None:
-    """The speaker of span (in the paragraph text[para[0]:para[1]]) that the parse gives, with
-    where the subject's words are; None when no verb outside the quote has a subject that names
-    someone."""
-    start = para[0]
-    doc = _parse(text[para[0] : para[1]])
-    if doc is None:
-        return None
+    """The subject of the verb of saying that introduces span, in its paragraph's parse."""
     lo, hi = span.open - start, span.close - start
 
     def inside(t: Token) -> bool:

@@ -7,13 +7,21 @@ handling to `rag.speakers`.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from rag import grammar
 from rag.articles import Article
 from rag.attribution import attribute_spans
+from rag.models import cache_dir
+from rag.speakers import NAME_RE, strip_titles
 from rag.speakers import speaker_matches as speaker_matches
 from rag.speech import SENTENCE_END as SENTENCE_END
 
@@ -29,12 +37,60 @@ class Quote:
     attribution_end: int
 
 
+# The modules whose code decides the quotes: a change to any of them is a new cache version.
+DECIDED_BY = ("attribution", "grammar", "mentions", "quotemarks", "quotes", "speakers", "speech")
+
+
 def extract_quotes(text: str) -> list[Quote]:
     """The direct quotes in text whose speaker can be told, in text order."""
-    return [
+    return list(_extract(text))
+
+
+@lru_cache(maxsize=256)
+def _extract(text: str) -> tuple[Quote, ...]:
+    # Kept per article text, in memory and on disk: the chat and `rag serve` ask about the same
+    # articles again, every `rag quotes` and "what did X say" reads them again, and a quote the
+    # rules leave open costs a parse (rag.grammar), about 20 ms a paragraph.
+    path = cache_dir() / "quotes" / _version() / f"{_digest(text)}.json"
+    try:
+        return tuple(Quote(**q) for q in json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        pass
+    found = tuple(
         Quote(s.speaker, text[span.start : span.end], span.start, span.end, s.verb, s.at, s.to)
         for span, s in attribute_spans(text)
-    ]
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([asdict(q) for q in found], ensure_ascii=False))
+        os.replace(tmp, path)  # whole or not at all, even with two processes at once
+    except OSError:
+        pass  # a read-only cache only costs time
+    return found
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@lru_cache(maxsize=1)
+def _version() -> str:
+    """A hash of the code that decides the quotes, and of the parser model's name."""
+    digest = hashlib.sha256(grammar.MODEL.encode())
+    for name in DECIDED_BY:
+        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def named_in(name: str, text: str) -> bool:
+    """Whether the text names the speaker: a capitalised name that `speaker_matches` it. An
+    article that never names X holds no quote of X, so it need not be read for one."""
+    for m in NAME_RE.finditer(text):
+        found = re.sub(r"['’]s$", "", m.group())
+        if speaker_matches(name, strip_titles(found) or found):
+            return True
+    return False
 
 
 def _context(text: str, quote: Quote) -> str:
@@ -63,6 +119,8 @@ def quotes_by(
     those about a topic, in article then text order."""
     found = []
     for article in articles:
+        if not named_in(name, article.text):
+            continue
         for quote in extract_quotes(article.text):
             if speaker_matches(name, quote.speaker) and (
                 about is None or is_about(article.text, quote, about)

@@ -23,7 +23,7 @@ from rag.articles import Article
 from rag.filters import Scope
 from rag.questions import split_options
 from rag.quotemarks import quote_spans
-from rag.quotes import SENTENCE_END, Quote, extract_quotes
+from rag.quotes import SENTENCE_END, Quote, extract_quotes, named_in
 from rag.records import Chunk, Citation, Passage
 from rag.retrieval import Retriever
 from rag.speakers import (
@@ -134,7 +134,7 @@ def said_answer(
     if asked is None:
         return None
     articles = _articles(asked, passages, retriever, scope)
-    if not any(_names(asked.who, a.text) for a in articles):
+    if not any(named_in(asked.who, a.text) for a in articles):
         return None
     topic = _topic_terms(asked)
     every = [extract_quotes(a.text) for a in articles]  # per article, read once
@@ -194,22 +194,13 @@ def _unattributed_near(who: str, articles: list[Article], quotes: list[list[Quot
         text = article.text
         near: set[int] = set()
         for i, para in enumerate(re.finditer(r"[^\n]+", text)):
-            if _names(who, para.group()):
+            if named_in(who, para.group()):
                 near.update((i, i + 1))
         said = {q.start for q in found}
         for span in quote_spans(text):
             words = len(text[span.start : span.end].split())
             if span.para in near and span.start not in said and words >= MIN_WORDS:
                 return True
-    return False
-
-
-def _names(who: str, text: str) -> bool:
-    """Whether the text names X: a capitalised name that `speaker_matches` X."""
-    for m in NAME_RE.finditer(text):
-        name = re.sub(r"['’]s$", "", m.group())
-        if speaker_matches(who, strip_titles(name) or name):
-            return True
     return False
 
 
@@ -418,7 +409,7 @@ def _speaker_of(
     subject = text[start : verb.start()].strip()
     if _PRONOUN.match(subject):
         return hops > 0 and i > 0 and _speaker_of(who, text, spans, i - 1, quotes, hops - 1) is True
-    return _names(who, subject)
+    return named_in(who, subject)
 
 
 def _compose_reported(

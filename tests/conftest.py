@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_6d30a0e044389692.txt"
 
 
+@pytest.fixture(autouse=True)
+def fresh_quotes(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test extracts quotes afresh: no quotes cached in memory or on disk by another."""
+    import rag.quotes
+
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setattr(rag.quotes, "cache_dir", lambda: cache)
+    rag.quotes._extract.cache_clear()
+
+
 @pytest.fixture
 def seed_text() -> str:
     return SEED.read_text(encoding="utf-8").strip()

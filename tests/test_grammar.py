@@ -47,8 +47,9 @@ def test_the_parse_only_fills_quotes_the_rules_leave_open(monkeypatch: pytest.Mo
         "Sales rose in March.\n\n“This is a major turning point for the shops,” Dana "
         "Whitlock, lead analyst at Acme Insights said in a statement."
     )
-    monkeypatch.setattr(attribution.grammar, "speaker", lambda *a, **k: None)
-    assert extract_quotes(text) == []  # the rules alone leave it open
+    assert attribution.attribute_spans(text)  # with the parse
+    monkeypatch.setattr(attribution.grammar, "speakers", lambda *a, **k: {})
+    assert attribution.attribute_spans(text) == []  # the rules alone leave it open
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,9 @@ def test_no_speaker_without_a_named_subject_of_a_verb_of_saying(text: str) -> No
 
 
 def test_without_spacy_the_rules_decide_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(grammar, "_parse", lambda paragraph: None)
+    monkeypatch.setattr(grammar, "_nlp", lambda: None)
+    monkeypatch.setattr(grammar, "_parsed", {})
     text = "“It will pass,” Tom Greaves of Meadow Consulting recalled at a hearing on Monday."
-    assert all(q.speaker for q in extract_quotes(text))
+    assert [s.speaker for _, s in attribution.attribute_spans(text)] == ["Tom Greaves"]
+    text = "Sales rose.\n\n“This is a turning point for us,” Dana Whit, analyst at Acme said."
+    assert attribution.attribute_spans(text) == []  # what only the parse would find

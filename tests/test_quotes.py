@@ -118,3 +118,24 @@ def test_quotes_by_filters_by_speaker_and_topic() -> None:
     }  # fmt: skip
     line = format_quote(article, q)
     assert "Vladimir Putin" in line and q.text in line and "Russia cautions U.S." in line
+
+
+def test_quotes_are_kept_on_disk_per_text_and_code_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.quotes
+
+    monkeypatch.setattr(rag.quotes, "cache_dir", lambda: tmp_path)
+    text = "“We will win this,” Mayor Ana Ruiz said on Monday."
+    first = extract_quotes(text)
+    assert [q.speaker for q in first] == ["Ana Ruiz"]
+    files = list((tmp_path / "quotes").rglob("*.json"))
+    assert len(files) == 1 and files[0].parent.name == rag.quotes._version()
+    # A new process reads the file instead of extracting again.
+    rag.quotes._extract.cache_clear()
+    monkeypatch.setattr(rag.quotes, "attribute_spans", lambda text: [])
+    assert extract_quotes(text) == first
+    # A damaged file is extracted again, not trusted.
+    files[0].write_text("{not json")
+    rag.quotes._extract.cache_clear()
+    assert extract_quotes(text) == []
