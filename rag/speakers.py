@@ -161,7 +161,8 @@ class NameBook:
     def __init__(self, names: Iterable[str]) -> None:
         self.people: list[str] = []
         for raw in names:
-            name = strip_titles(raw)
+            # "Anna Priymenko's youngest nephew" names her, perhaps the only time in full.
+            name = strip_titles(re.sub(r"['’]s$", "", raw))
             if is_person(name) and name not in self.people:
                 self.people.append(name)
 

@@ -394,3 +394,11 @@ def test_a_lone_surname_is_the_person_with_that_surname() -> None:
         "“I am speaking for all of us,” said Anton."
     )
     assert said(text) == [("Jasmine Anton", "I am speaking for all of us")]
+
+
+def test_a_name_given_in_full_only_before_a_possessive_is_the_full_name() -> None:
+    text = (
+        "The gym began in Jade Jenny's garage.\n\n"
+        "“There was nothing when we started out here,” said Jenny, 28."
+    )
+    assert said(text) == [("Jade Jenny", "There was nothing when we started out here")]
