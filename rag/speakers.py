@@ -126,6 +126,8 @@ def strip_titles(name: str) -> str:
     for i, word in enumerate(words[:-1]):
         if (
             word in TITLES
+            or "-" in word  # "WHO Director-General Tedros Adhanom Ghebreyesus"
+            and all(part in TITLES for part in word.split("-"))
             or word in NOT_NAMES
             or word.endswith(("’s", "'s"))
             or word in NATIONALITIES

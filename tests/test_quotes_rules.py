@@ -402,3 +402,10 @@ def test_a_name_given_in_full_only_before_a_possessive_is_the_full_name() -> Non
         "“There was nothing when we started out here,” said Jenny, 28."
     )
     assert said(text) == [("Jade Jenny", "There was nothing when we started out here")]
+
+
+def test_a_hyphenated_title_is_a_title() -> None:
+    assert strip_titles("WHO Director-General Tedros Adhanom Ghebreyesus") == (
+        "Tedros Adhanom Ghebreyesus"
+    )
+    assert strip_titles("Karine Jean-Pierre") == "Karine Jean-Pierre"
