@@ -46,7 +46,8 @@ DESCRIBED = (
 ORG_ROLES = (
     "ministry|department|commission|committee|agency|council|court|government|administration|"
     "embassy|office|campaign|police|company|organization|organisation|institute|foundation|"
-    "party|alliance|board|bureau|union"
+    "party|alliance|board|bureau|union|league|conference|team|firm|network|university|hospital|"
+    "association|service|group|club"
 )
 SUBJECT = (
     r"(?P<pron>\b(?:[Hh]e|[Ss]he)\b)"

@@ -409,3 +409,11 @@ def test_a_hyphenated_title_is_a_title() -> None:
         "Tedros Adhanom Ghebreyesus"
     )
     assert strip_titles("Karine Jean-Pierre") == "Karine Jean-Pierre"
+
+
+def test_the_league_is_the_league_named_before() -> None:
+    text = (
+        "The American Hockey League suspended play on Thursday.\n\n"
+        "“We will continue to monitor developments,” the league announced."
+    )
+    assert said(text) == [("American Hockey League", "We will continue to monitor developments")]
