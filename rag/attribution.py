@@ -6,9 +6,10 @@ words, and quotes inheriting a neighbour's speaker (in the same sentence, or a p
 quote after one of reported speech).
 Leaves the wording (speech verbs, subject patterns) to `rag.speech`, whom "he"/"who"/"it"
 means to `rag.mentions`, finding the quote marks to `rag.quotemarks`, name handling to
-`rag.speakers` and the `Quote` records to `rag.quotes`.
-Pure regular expressions and small heuristics, no model: a quote whose speaker cannot be told
-is left out, as a wrong speaker is worse than a missing quote.
+`rag.speakers`, the `Quote` records to `rag.quotes`, and the quotes these rules leave open to
+`rag.grammar` (a dependency parse), asked last.
+Regular expressions and small heuristics: a quote whose speaker cannot be told is left out, as a
+wrong speaker is worse than a missing quote.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Who said what: the attributed direct quotes of an article, and the queries behind `rag quotes`.
 
 Owns the `Quote` record, `extract_quotes` (quote marks from `rag.quotemarks`, speakers from
-`rag.attribution`) and finding, filtering and formatting one speaker's quotes. Leaves name
-handling to `rag.speakers`.
+`rag.attribution`) with its cache per article text (in memory and in cache_dir()/quotes), and
+finding, filtering and formatting one speaker's quotes. Leaves name handling to `rag.speakers`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -51,7 +52,7 @@ def _extract(text: str) -> tuple[Quote, ...]:
     # Kept per article text, in memory and on disk: the chat and `rag serve` ask about the same
     # articles again, every `rag quotes` and "what did X say" reads them again, and a quote the
     # rules leave open costs a parse (rag.grammar), about 20 ms a paragraph.
-    path = cache_dir() / "quotes" / _version() / f"{_digest(text)}.json"
+    path = _folder() / f"{_digest(text)}.json"
     try:
         return tuple(Quote(**q) for q in json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
@@ -72,6 +73,17 @@ def _extract(text: str) -> tuple[Quote, ...]:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@lru_cache(maxsize=1)
+def _folder() -> Path:
+    """This code version's cache folder; those of other versions are removed, once a process."""
+    folder = cache_dir() / "quotes" / _version()
+    if folder.parent.is_dir():
+        for old in folder.parent.iterdir():
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+    return folder
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ def fresh_quotes(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setattr(rag.quotes, "cache_dir", lambda: cache)
     rag.quotes._extract.cache_clear()
+    rag.quotes._folder.cache_clear()
 
 
 @pytest.fixture

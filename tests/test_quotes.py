@@ -131,10 +131,14 @@ def test_quotes_are_kept_on_disk_per_text_and_code_version(
     assert [q.speaker for q in first] == ["Ana Ruiz"]
     files = list((tmp_path / "quotes").rglob("*.json"))
     assert len(files) == 1 and files[0].parent.name == rag.quotes._version()
-    # A new process reads the file instead of extracting again.
+    stale = tmp_path / "quotes" / "an-old-version"
+    stale.mkdir()
+    # A new process reads the file instead of extracting again, and drops other versions' files.
     rag.quotes._extract.cache_clear()
+    rag.quotes._folder.cache_clear()
     monkeypatch.setattr(rag.quotes, "attribute_spans", lambda text: [])
     assert extract_quotes(text) == first
+    assert not stale.exists()
     # A damaged file is extracted again, not trusted.
     files[0].write_text("{not json")
     rag.quotes._extract.cache_clear()
