@@ -46,6 +46,15 @@ def _find_close(text: str, mark: str, i: int, stop: int) -> int | None:
     for j in range(i + 1, stop):
         if text[j] == want and (not check or _closes(text, j)):
             return j
+        if (
+            mark == "“"
+            and text[j] == '"'
+            and text[j - 1] in ",.?!"
+            and re.match(r"\s+[A-Z]?[a-z]", text[j + 1 : j + 4])
+        ):
+            # “I certainly don’t endorse that," Lawler said: a straight mark that closes a
+            # sentence closes the curly one, though a curly close comes later in the paragraph.
+            return j
         if mark == "“" and text[j] == "“":  # a new opening before the close: this one runs on
             return None
     return None

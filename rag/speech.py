@@ -39,7 +39,7 @@ DESCRIBED = (
     "attorney|president|senator|governor|mayor|ambassador|official|expert|fellow|founder|"
     "coach|manager|specialist|scientist|researcher|meteorologist|ecologist|activist|agent|"
     "editor|correspondent|reporter|agency|newspaper|broadcaster|commissioner|grad|graduate|"
-    "student|resident|member|owner|executive|officer|doctor|teacher"
+    "student|resident|member|owner|executive|officer|doctor|teacher|chef"
 )
 # "the department said" means the last organisation named with that word ("the Justice
 # Department"), and "it said" the last organisation named just before.
@@ -55,7 +55,7 @@ SUBJECT = (
     r"|(?P<it>\b[Ii]t\b)"
     rf"|(?P<orgrole>\b[Tt]he\s+(?:{ORG_ROLES})\b)"
     rf"|(?P<role>\b(?:[Tt]he|[Tt]his)\s+(?:[\w.’'\-]+\s+){{0,2}}?(?i:{ROLES})\b)"
-    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+\s+){{0,3}}(?:{DESCRIBED})s?\s+(?={NAME}))?"
+    rf"|(?:(?:[Tt]he\s+)?(?:{NAME}\s+)?(?:[a-z\-]+(?:['’]s)?\s+){{0,3}}(?:{DESCRIBED})s?\s+(?={NAME}))?"
     rf"(?P<name>(?<![\w’'\-])(?:[Tt]he\s+)?{NAME}(?: (?:to|for) (?:the )?{NAME})?)"
 )
 # "..., saying ...": the participle's subject is the sentence's.

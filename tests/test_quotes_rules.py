@@ -417,3 +417,18 @@ def test_the_league_is_the_league_named_before() -> None:
         "“We will continue to monitor developments,” the league announced."
     )
     assert said(text) == [("American Hockey League", "We will continue to monitor developments")]
+
+
+def test_a_curly_quote_closed_by_a_straight_mark_is_one_quote() -> None:
+    text = (
+        '“I certainly don’t endorse that language," Mike Lawler said on CNN. '
+        "He said voters are “tired of looking backwards” now."
+    )
+    assert said(text)[0] == ("Mike Lawler", "I certainly don’t endorse that language")
+
+
+def test_descriptions_with_possessives_and_places_come_before_the_name() -> None:
+    text = "“Our coach dragged me into it,” said UVM women's soccer coach Kristi Lef of it."
+    assert said(text) == [("Kristi Lef", "Our coach dragged me into it")]
+    text = "“At that point you didn’t cross Lee,” explains South Carolina-born chef Lee Grey."
+    assert said(text) == [("Lee Grey", "At that point you didn’t cross Lee")]
