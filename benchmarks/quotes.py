@@ -50,7 +50,7 @@ SEED = ROOT / "seeds" / "000_6d30a0e044389692.txt"
 WEEKS = ROOT.parent / "shared" / "corpora" / "realtimeqa"
 OUT = ROOT / "benchmarks" / "results" / "quotes.json"
 # In the order they were used: each but the last was tuned on after its first measurement.
-SPLITS = ["dev", "dev2", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12"]
+SPLITS = ["dev", "dev2", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14"]
 
 
 def article_text(source: str, url: str | None, cache: dict[str, dict[str, str]]) -> str:

@@ -44,6 +44,18 @@ from rag.speech import (
 )
 
 
+SMALL_WORDS_AFTER = (
+    "who which that also then has had have was is were are would will could can may might "
+    "later earlier again and but or on in at of to for with from after before last this now "
+    "himself herself"
+).split()
+# A lower-case word after a role that is neither a verb of saying nor an adverb nor "who": the
+# role word only describes the noun that follows ("the Republican operative").
+NOUN_AFTER = re.compile(
+    rf"\s+(?!{VERB_RE.pattern}|\w+ly\b|(?:{'|'.join(SMALL_WORDS_AFTER)})\b)[a-z]+\b(?![’'])"
+)
+
+
 @dataclass(frozen=True)
 class Said:
     """A speaker found for one span, before it becomes a Quote."""
@@ -76,6 +88,8 @@ class _Reader:
                     name = self.names.resolve_who(at)
                 elif group in ("it", "orgrole"):
                     name = self.names.resolve_org(at, m.group("orgrole"))
+                elif group == "role" and NOUN_AFTER.match(self.text, to):
+                    return None  # "said the Republican operative": a description of no one named
                 else:
                     name = self.names.resolve(at, m.group("pron") or "")
                 return None if name is None else (name, at, to)

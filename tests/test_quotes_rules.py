@@ -432,3 +432,13 @@ def test_descriptions_with_possessives_and_places_come_before_the_name() -> None
     assert said(text) == [("Kristi Lef", "Our coach dragged me into it")]
     text = "“At that point you didn’t cross Lee,” explains South Carolina-born chef Lee Grey."
     assert said(text) == [("Lee Grey", "At that point you didn’t cross Lee")]
+
+
+def test_a_role_word_before_a_noun_describes_no_one() -> None:
+    text = (
+        "Mitch McConnell held a fundraiser.\n\n"
+        "“If you want to be a kingmaker, you have to elect your kings,” said the Republican "
+        "operative.\n\n"
+        "“It will be close,” the senator also said."
+    )
+    assert said(text) == [("Mitch McConnell", "It will be close")]
