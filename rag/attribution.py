@@ -23,6 +23,7 @@ from rag.quotemarks import Span, quote_spans
 from rag.speakers import (
     TITLES,
     is_org,
+    words,
 )
 from rag.speech import (
     A_BEFORE,
@@ -43,16 +44,15 @@ from rag.speech import (
     VERB_RE,
 )
 
-
-SMALL_WORDS_AFTER = (
-    "who which that also then has had have was is were are would will could can may might "
-    "later earlier again and but or on in at of to for with from after before last this now "
-    "himself herself"
-).split()
+SMALL_WORDS_AFTER = words(
+    """who which that also then has had have was is were are would will could can may might
+    later earlier again and but or on in at of to for with from after before last this now
+    himself herself"""
+)
 # A lower-case word after a role that is neither a verb of saying nor an adverb nor "who": the
 # role word only describes the noun that follows ("the Republican operative").
 NOUN_AFTER = re.compile(
-    rf"\s+(?!{VERB_RE.pattern}|\w+ly\b|(?:{'|'.join(SMALL_WORDS_AFTER)})\b)[a-z]+\b(?![’'])"
+    rf"\s+(?!{VERB_RE.pattern}|\w+ly\b|(?:{'|'.join(sorted(SMALL_WORDS_AFTER))})\b)[a-z]+\b(?![’'])"
 )
 
 
