@@ -28,7 +28,7 @@ from rag.speech import (
 
 # "said X", "according to X" (but "told X" names the listener)
 SPEAKER_BEFORE = re.compile(
-    rf"(?!{TO_LISTENER})(?:{VERB_RE.pattern}|according to)\s+"
+    rf"(?!{TO_LISTENER})(?:{VERB_RE.pattern}|[Aa]ccording to)\s+"
     r"(?:[\w.’'\-]+\s+){0,4}$"
 )
 PRONOUN = re.compile(r"\b(?:[Hh]e|him|his|[Ss]he|her|hers)\b")

@@ -70,7 +70,9 @@ PLACE_WORDS = words(
     Republicans Christmas Easter Covid COVID Twitter Facebook Instagram TikTok YouTube Google
     St. New San Los Las Santa Fort Mount Great Little Old Washington Moscow Beijing London
     Paris Kyiv Kiev Tehran Tokyo Taipei Taiwan China Russia Ukraine Iran Israel Japan India
-    Canada Mexico America Europe Asia Africa Germany France Britain England Congress OK"""
+    Canada Mexico America Europe Asia Africa Germany France Britain England Congress OK
+    Cup Games Olympics Bowl Series Championship Championships Tournament Prize Award Awards
+    Festival Summit"""
 )
 NOT_NAMES = SENTENCE_WORDS | PLACE_WORDS
 # Adjectives before a title ("Russian President ..."); a list, as endings like -an or -i

@@ -442,3 +442,12 @@ def test_a_role_word_before_a_noun_describes_no_one() -> None:
         "“It will be close,” the senator also said."
     )
     assert said(text) == [("Mitch McConnell", "It will be close")]
+
+
+def test_according_to_at_a_sentence_start_names_who_he_is() -> None:
+    text = (
+        "The World Cup needs many workers.\n\n"
+        "According to Andrew Zimb, though, these jobs may make it harder later.\n\n"
+        "“Most of the jobs will be built on debt,” he said."
+    )
+    assert said(text) == [("Andrew Zimb", "Most of the jobs will be built on debt")]
