@@ -451,3 +451,18 @@ def test_according_to_at_a_sentence_start_names_who_he_is() -> None:
         "“Most of the jobs will be built on debt,” he said."
     )
     assert said(text) == [("Andrew Zimb", "Most of the jobs will be built on debt")]
+
+
+def test_he_in_a_transcript_turn_is_not_the_turn_speaker() -> None:
+    text = (
+        "[29:12] Jon Bide: At some point I want to respond.\n\n"
+        "[29:15] Bide: When last time he said what he paid, he said, "
+        "‘I only pay that little because I am smart.’ Come on, folks."
+    )
+    assert said(text) == []
+    # a question and answer is no transcript turn
+    text = (
+        "Gov. Greta Whit spoke on Monday.\n\n"
+        "Q: Why did the governor act? “It is a public health crisis,” she said."
+    )
+    assert said(text) == [("Greta Whit", "It is a public health crisis")]
