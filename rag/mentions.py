@@ -32,11 +32,9 @@ SPEAKER_BEFORE = re.compile(
     r"(?:[\w.’'\-]+\s+){0,4}$"
 )
 PRONOUN = re.compile(r"\b(?:[Hh]e|him|his|[Ss]he|her|hers)\b")
-# A transcript turn: "[29:15] Biden: ..." or "WELKER: ..." (not "Q:" or "Photos:").
-TURN = re.compile(
-    r"\s*(?:\[[\d:]+\]\s*[A-Z][\w.’'\-]*(?: [A-Z][\w.’'\-]*){0,2}"
-    r"|(?!(?:PHOTOS|VIDEO|UPDATE|WATCH|READ|RELATED|NOTE)\b)[A-Z]{3,}(?: [A-Z]{2,}){0,2}):\s"
-)
+# A transcript turn: "[29:15] Biden: ...", "BIDEN: ..." or "Biden: ..." when Biden is a person
+# the article names (not "Q:" or "Photos:").
+TURN = re.compile(r"\s*(?:\[[\d:]+\]\s*)?(?P<who>[A-Z][\w.’'\-]*(?: [A-Z][\w.’'\-]*){0,2}):\s")
 
 
 class Mentions:
@@ -129,7 +127,8 @@ class Mentions:
         three before it, the last person who speaks or is a sentence's subject, and whom the
         text never calls by the other pronoun."""
         para, want = self.para(pos), pronoun.lower()
-        if TURN.match(self.text, self.paras[para][0]):
+        turn = TURN.match(self.text, self.paras[para][0])
+        if turn and self.book.full(turn.group("who").title()) is not None:
             # "[29:15] Biden: ... he said, ‘I only pay that little’": in a transcript the
             # turn's speaker says "I", and "he" is someone this turn does not name.
             return None

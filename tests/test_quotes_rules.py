@@ -460,6 +460,8 @@ def test_he_in_a_transcript_turn_is_not_the_turn_speaker() -> None:
         "‘I only pay that little because I am smart.’ Come on, folks."
     )
     assert said(text) == []
+    text = "Jon Bide spoke.\n\nBide: When I met Xi, he said ‘we are setting up zones in the sea.’"
+    assert said(text) == []
     # a question and answer is no transcript turn
     text = (
         "Gov. Greta Whit spoke on Monday.\n\n"
