@@ -18,7 +18,8 @@ Per split:
 - misattributed: answers with a quoted span presented as X's that is not X's: every quote
   of the quote path, and every quoted string of a model answer found in a cited article. A
   span is X's when it overlaps a labelled quote of X (evals/said.jsonl, then evals/quotes.jsonl
-  for the articles labelled there); in an unlabelled article, when `extract_quotes` gives it to X;
+  for the articles labelled there) or, in X's labelled article, has the same words as one; in
+  an unlabelled article, when `extract_quotes` gives it to X;
 - x_quoted_from_unlabelled_articles: answers not counted in own_words whose quotes all come
   from articles without labels, given to X by `extract_quotes` (X's words by the text, but not
   checked against a label);
@@ -100,7 +101,11 @@ def labelled(row: dict[str, Any], source: str, start: int, end: int, words: str)
     article, by its words (a wire copy, or another outlet's transcription of the same remark,
     "what he didn't want, but" for "what he did not want, that's")."""
     if source == row["article"]:
-        return any(overlaps((start, end), (q["start"], q["end"])) for q in row["quotes"])
+        # or the same words again: a headline repeating X's quote ("McCarthy says Jordan should
+        # 'fight through it'"), where the labels keep only the body's copy.
+        return any(overlaps((start, end), (q["start"], q["end"])) for q in row["quotes"]) or any(
+            plain(words) == plain(label) for label in row["words"]
+        )
     said = set(plain(words).split())
     return len(said) >= 4 and any(
         len(said & set(plain(label).split()))
