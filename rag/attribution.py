@@ -20,11 +20,7 @@ from dataclasses import dataclass
 from rag import grammar
 from rag.mentions import Mentions
 from rag.quotemarks import Span, quote_spans
-from rag.speakers import (
-    TITLES,
-    is_org,
-    words,
-)
+from rag.speakers import TITLES, is_org
 from rag.speech import (
     A_BEFORE,
     ACCORDING_TO,
@@ -35,24 +31,14 @@ from rag.speech import (
     CLAUSE_VERB,
     GAP_RE,
     NOT_SUBJECT,
+    NOUN_AFTER,
     PARTICIPLES,
     SENTENCE_END,
-    SMALL_WORDS,
     SUBJECT_RE,
     SUBJECT_THEN_VERB,
     TAKES_TITLE,
     VERB_RE,
-)
-
-SMALL_WORDS_AFTER = words(
-    """who which that also then has had have was is were are would will could can may might
-    later earlier again and but or on in at of to for with from after before last this now
-    himself herself"""
-)
-# A lower-case word after a role that is neither a verb of saying nor an adverb nor "who": the
-# role word only describes the noun that follows ("the Republican operative").
-NOUN_AFTER = re.compile(
-    rf"\s+(?!{VERB_RE.pattern}|\w+ly\b|(?:{'|'.join(sorted(SMALL_WORDS_AFTER))})\b)[a-z]+\b(?![’'])"
+    is_title,
 )
 
 
@@ -170,8 +156,8 @@ class _Reader:
             r"\s+an?\s+[“\"‘']", text[span.close + 1 : span.close + 8]
         )
         return (
-            _is_title(text[span.start : span.end])
-            or bool(re.search(rf"{TAKES_TITLE}\s*$", before) and _capitalised(text, span))
+            is_title(text[span.start : span.end])
+            or bool(re.search(rf"{TAKES_TITLE}\s*$", before) and span.capitalised(text))
             or bool(named)
         )
 
@@ -244,7 +230,7 @@ class _Reader:
         """The attribution before the quote in its sentence (prefix = text[lo:span.open])."""
         text = self.text
         para_start = self.paras[span.para][0]
-        if re.search(rf"{TAKES_TITLE}\s*$", prefix) and _capitalised(text, span):
+        if re.search(rf"{TAKES_TITLE}\s*$", prefix) and span.capitalised(text):
             return None  # “New Day” in "Kirby told CNN on “New Day”" is a show
         m = ACCORDING_TO.search(prefix)
         if m:
@@ -352,9 +338,7 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
     """The speaker of a neighbouring quote, for a quote with no attribution of its own."""
     spans, text = reader.spans, reader.text
     j = k - 1
-    while (
-        j > 0 and said[j] is None and spans[j - 1].para == spans[k].para and _short(text, spans[j])
-    ):
+    while j > 0 and said[j] is None and spans[j - 1].para == spans[k].para and spans[j].short(text):
         j -= 1  # past an unattributed short quote ("a “hard no” on McCarthy") to a speaker
     span, prev = spans[k], spans[j] if k else None
     para_start, para_end = reader.paras[span.para]
@@ -362,7 +346,7 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
         between = text[prev.close + 1 : span.open]
         # Same sentence ("X said “A” and “B”"), unless the quote is a title ("author of “...”"),
         # or a sentence of quote after an attributed one ("“A,” X said. “B.”").
-        joined = not (re.search(rf"{TAKES_TITLE}\s*$", between) and _capitalised(text, span))
+        joined = not (re.search(rf"{TAKES_TITLE}\s*$", between) and span.capitalised(text))
         if said[j] and (
             not SENTENCE_END.search(between) and joined or not between.strip(" ")[-1:].isalpha()
         ):
@@ -388,29 +372,6 @@ def _inherit(reader: _Reader, said: list[Said | None], k: int) -> Said | None:
         # of “A” is “B”, she said": the sentence's one attribution covers all its quotes.
         return later
     return reader.after_subject(k) or reader.reported_before(k)
-
-
-def _is_title(words: str) -> bool:
-    """Title Case words of a film, a show or a document ("The Brutalist", "State of the
-    Union", "Terminator 2"), not a sentence; a single word ("No") may be a reply."""
-    parts = words.rstrip(".,").split()
-    return (
-        len(parts) >= 2
-        and all(p[:1].isupper() or p[:1].isdigit() or p in SMALL_WORDS for p in parts)
-        and not re.search(r"[.!?;:]\s", words)
-    )
-
-
-def _capitalised(text: str, span: Span) -> bool:
-    """Whether the quote starts as a name or title does ("author of “The Art of the Deal”"),
-    where reported words run on in lower case ("the droves of “wounded and sick children”")."""
-    first = text[span.start : span.start + 1]
-    return first.isupper() or first.isdigit()
-
-
-def _short(text: str, span: Span) -> bool:
-    """A quote of a few words: a phrase, not a statement."""
-    return len(text[span.start : span.end].split()) <= 4
 
 
 def attribute_spans(text: str) -> list[tuple[Span, Said]]:

@@ -21,6 +21,17 @@ class Span:
     end: int
     para: int
 
+    def capitalised(self, text: str) -> bool:
+        """Whether the quote starts as a name or title does ("author of “The Art of the
+        Deal”"), where reported words run on in lower case ("the droves of “wounded and sick
+        children”")."""
+        first = text[self.start : self.start + 1]
+        return first.isupper() or first.isdigit()
+
+    def short(self, text: str) -> bool:
+        """A quote of a few words: a phrase, not a statement."""
+        return len(text[self.start : self.end].split()) <= 4
+
 
 def _opens(text: str, i: int) -> bool:
     before = text[i - 1] if i else " "

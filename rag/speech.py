@@ -126,3 +126,25 @@ CLAUSE_VERB = re.compile(
 # Punctuation that ends a quoted clause: the attribution after a quote follows one of these
 # ("“No,” Bowman said"), where "“several” Republicans have told" is a modifier.
 CLAUSE_END = ",.?!…—–:;-"
+# Words after a role that keep it a subject ("the senator who", "the minister also said").
+SMALL_WORDS_AFTER = words(
+    """who which that also then has had have was is were are would will could can may might
+    later earlier again and but or on in at of to for with from after before last this now
+    himself herself"""
+)
+# A lower-case word after a role that is neither a verb of saying nor an adverb nor "who": the
+# role word only describes the noun that follows ("the Republican operative").
+NOUN_AFTER = re.compile(
+    rf"\s+(?!{VERB_RE.pattern}|\w+ly\b|(?:{'|'.join(sorted(SMALL_WORDS_AFTER))})\b)[a-z]+\b(?![’'])"
+)
+
+
+def is_title(phrase: str) -> bool:
+    """Title Case words of a film, a show or a document ("The Brutalist", "State of the
+    Union", "Terminator 2"), not a sentence; a single word ("No") may be a reply."""
+    parts = phrase.rstrip(".,").split()
+    return (
+        len(parts) >= 2
+        and all(p[:1].isupper() or p[:1].isdigit() or p in SMALL_WORDS for p in parts)
+        and not re.search(r"[.!?;:]\s", phrase)
+    )
