@@ -3,9 +3,9 @@
 Usage: .venv/bin/python benchmarks/threads.py [--default-only] [--out benchmarks/results/threads.json]
 
 For each (decode threads, prompt threads) pair, one warm assistant with the default preset
-answers four seed questions quiet, then four with a `while :; do :; done` loop holding one core
-(bounded: it is killed after the questions). Reports medians of first token, total and decode
-speed, and the busy/quiet ratios. Needs indexes/default (make index).
+answers four seed questions quiet and four with a `while :; do :; done` loop holding one core
+(bounded: it is killed after each answer), in turn, three rounds. Reports medians of
+first token, total and decode speed, and the busy/quiet ratios. Needs indexes/default (make index).
 """
 
 from __future__ import annotations
@@ -32,21 +32,35 @@ QUESTIONS = [
 ]
 
 
-def measure(assistant: Assistant, busy: bool) -> dict[str, float]:
-    hog = subprocess.Popen(["bash", "-c", "while :; do :; done"]) if busy else None
-    try:
-        rows = []
-        for question in QUESTIONS:
-            answer = assistant.ask(question)
-            t = answer.timings
-            decode_s = max(1e-6, t.total_s - (t.first_token_s or 0.0))
-            rows.append((t.first_token_s or 0.0, t.total_s, answer.completion_tokens / decode_s))
-    finally:
-        if hog:
-            hog.kill()
+def _timed(assistant: Assistant, question: str) -> tuple[float, float, float]:
+    answer = assistant.ask(question)
+    t = answer.timings
+    decode_s = max(1e-6, t.total_s - (t.first_token_s or 0.0))
+    return (t.first_token_s or 0.0, t.total_s, answer.completion_tokens / decode_s)
+
+
+def measure(assistant: Assistant, rounds: int) -> dict[str, dict[str, float]]:
+    """Answers taken in turn quiet and with a loop holding one core, so that whatever else the
+    shared machine does meanwhile hits both alike. Every question is asked both ways each
+    round, never twice in a row (a repeated prompt would be served from llama.cpp's cache)."""
+    shift = len(QUESTIONS) // 2
+    order = [(QUESTIONS[i], QUESTIONS[(i + shift) % len(QUESTIONS)]) for i in range(len(QUESTIONS))]
+    rows: dict[str, list[tuple[float, float, float]]] = {"quiet": [], "one_core_busy": []}
+    for _ in range(rounds):
+        for quiet_question, busy_question in order:
+            rows["quiet"].append(_timed(assistant, quiet_question))
+            hog = subprocess.Popen(["bash", "-c", "while :; do :; done"])
+            try:
+                rows["one_core_busy"].append(_timed(assistant, busy_question))
+            finally:
+                hog.kill()
+                hog.wait()
     return {
-        name: round(statistics.median(r[i] for r in rows), 3)
-        for i, name in enumerate(("first_token_s", "total_s", "decode_tok_s"))
+        mode: {
+            name: round(statistics.median(r[i] for r in got), 3)
+            for i, name in enumerate(("first_token_s", "total_s", "decode_tok_s"))
+        }
+        for mode, got in rows.items()
     }
 
 
@@ -54,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path)
     parser.add_argument("--default-only", action="store_true", help="only the shipped default")
+    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked")
     args = parser.parse_args()
     cores = os.cpu_count() or 2
     pairs = sorted({(cores, cores), (max(1, cores - 1), cores), (1, 1)}, reverse=True)
@@ -67,7 +82,8 @@ def main() -> None:
         decode = assistant.generator.n_threads  # type: ignore[attr-defined]
         prompt = assistant.generator.n_threads_batch  # type: ignore[attr-defined]
         assistant.ask("A first question to load the model and evaluate the prompt's prefix?")
-        quiet, busy = measure(assistant, False), measure(assistant, True)
+        got = measure(assistant, args.rounds)
+        quiet, busy = got["quiet"], got["one_core_busy"]
         run = {
             "decode_threads": decode,
             "prompt_threads": prompt,

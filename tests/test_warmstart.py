@@ -183,8 +183,12 @@ def test_each_answer_leaves_out_the_cores_busy_elsewhere(
     for busy in (0, 1, 3, 6):
         monkeypatch.setattr(cpu, "busy_elsewhere", lambda busy=busy: busy)
         ask(gen, "Q2?")
-    # decode: all cores but one, prompts: all cores, then neither more than the free ones
-    assert llm.threads == [(3, 4), (3, 3), (1, 1), (1, 1)]
+    # decode: all cores but one, then no more than the free ones; prompts: all cores when
+    # quiet, four threads a core (at most 16) when any is busy
+    assert llm.threads == [(3, 4), (3, 16), (1, 16), (1, 16)]
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    ask(gen, "Q3?")
+    assert llm.threads[-1] == (2, 16)  # 8 cores, 6 busy: 4 x 8 prompt threads capped
 
 
 def test_a_thread_count_set_by_the_user_is_kept_under_load(
