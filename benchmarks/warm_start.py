@@ -1,5 +1,6 @@
 """Warm start from disk: time to first token of `rag ask --json` in a new process, without and
-with the saved prompt-prefix state, against the same question asked second in one process.
+with the saved prompt-prefix state, against the same question asked second in one process, and
+the wall time of those processes (loading restores or evaluates the prefix before the question).
 
 Rounds are interleaved (cold, with state, in-process) so that load on the shared machine hits
 all three alike. The runs use a private cache dir whose models/ links to the real one, so the
@@ -59,8 +60,15 @@ def run(args: list[str], env: dict[str, str]) -> str:
 
 
 def ask(env: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
     data = json.loads(run([sys.executable, "-m", "rag", "ask", "--json", QUESTION], env))
-    return {"first_token_s": data["timings"]["first_token_s"], "answer": data["answer"]}
+    return {
+        "first_token_s": data["timings"]["first_token_s"],
+        "answer": data["answer"],
+        # Launch to exit: loading restores (or evaluates) the fixed head before the question,
+        # so the first token alone no longer shows what a missing state costs.
+        "wall_s": time.perf_counter() - started,
+    }
 
 
 def in_process(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -100,6 +108,8 @@ def main() -> None:
             "cold_first_token_s": round(cold["first_token_s"], 3),
             "state_first_token_s": round(warm["first_token_s"], 3),
             "in_process_first_token_s": round(inproc["first_token_s"], 3),
+            "cold_wall_s": round(cold["wall_s"], 3),
+            "state_wall_s": round(warm["wall_s"], 3),
             # The child's own first answer: a new process restoring the state, like `state`.
             "child_first_answer_first_token_s": round(other["first_token_s"], 3),
             "same_answer_cold_and_state": cold["answer"] == warm["answer"],
@@ -128,14 +138,21 @@ def main() -> None:
     ])  # fmt: skip
     result = {
         "what": "time to first token of `rag ask --json` in a new process: no state file "
-        "(cold), with the saved prefix state, and the same question second in one process",
+        "(cold), with the saved prefix state, and the same question second in one process; "
+        "and the wall time of the two new processes, launch to exit",
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "model": os.environ.get("RAG_MODEL", "qwen2.5-coder-1.5b (default)"),
         "question": QUESTION,
         "n_threads": int(env.get("RAG_N_THREADS", 0)),  # 0: the shipped default
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "rounds": rounds,
-        "median_s": {"cold": cold, "state": warm, "in_process": inproc},
+        "median_s": {
+            "cold": cold,
+            "state": warm,
+            "in_process": inproc,
+            "cold_wall": median("cold_wall_s"),
+            "state_wall": median("state_wall_s"),
+        },
         "ratio_state_vs_in_process": round(warm / inproc, 2),
         "ratio_cold_vs_in_process": round(cold / inproc, 2),
         "target": "state <= 1.25 x in_process",

@@ -60,6 +60,11 @@ class Generator(Protocol):
         """Tokens of `text` in the model's vocabulary (or an estimate), for the prompt budget."""
         ...
 
+    def warm(self, messages: list[Message]) -> bool:
+        """Get the fixed head of `messages` (all but the last user turn) ready before the first
+        answer, where the engine can keep it; True when that came from a saved state."""
+        ...
+
     def stream(self, messages: list[Message]) -> Iterator[str]:
         """Yield the answer in pieces as the model produces them."""
         ...
@@ -128,7 +133,7 @@ class LlamaGenerator:
         self.adaptive = not n_threads
         self.usage = Usage()
         self._llm: Any = None
-        self._warmed = False
+        self._warmed = False  # warm() ran: a process restores the saved head at most once
         # Resolving is cheap once a model is assembled and verified, and a wrong name should
         # fail before any work is done.
         self.path: Path = resolve_model(model)
@@ -187,6 +192,7 @@ class LlamaGenerator:
         examples, evaluated once and kept on disk), so the first answer of a process evaluates
         only its own question. True when the state came from disk."""
         llm = self.load()
+        self._warmed = True
         if llm.n_tokens or len(messages) < 2 or messages[-1].role != "user":
             return False
         # The fixed head in tokens is what prompts differing only in the last user turn share:
@@ -214,7 +220,6 @@ class LlamaGenerator:
         )
         llm._ctx.set_n_threads(min(self.n_threads, free), prompt)
         if not self._warmed:
-            self._warmed = True
             self.warm(messages)
         self.usage = Usage()
         chunks = llm.create_chat_completion(

@@ -165,6 +165,10 @@ class RemoteGenerator:
         self.counter = ESTIMATE
         log.info("%s has no tokenize endpoint; token counts are cl100k estimates", self.root)
 
+    def warm(self, messages: list[Message]) -> bool:
+        """Nothing to do here: the server keeps its own prompt cache."""
+        return False
+
     def count_tokens(self, text: str) -> int:
         if self.counter is None:
             self._find_counter()

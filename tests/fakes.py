@@ -46,12 +46,17 @@ class ScriptedGenerator:
         self.usage = Usage()
         self.temperature = 0.0
         self.loads = 0
+        self.warmed: list[Message] | None = None
 
     def load(self) -> None:
         self.loads += 1
 
     def count_tokens(self, text: str) -> int:
         return count_tokens(text)  # cl100k, as an engine that cannot count would estimate
+
+    def warm(self, messages: list[Message]) -> bool:
+        self.warmed = messages
+        return False
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         self.prompts.append(messages)

@@ -11,6 +11,7 @@ from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import RagError
 from rag.generation import Message
+from rag.prompting import build_messages
 from rag.records import Answer
 from rag.store import Index, build_index
 from tests.fakes import FakeEmbedder, ScriptedGenerator
@@ -278,3 +279,14 @@ def test_an_answer_may_be_resumed_on_another_thread(
     other.start()
     other.join(5)
     assert free == [True]
+
+
+def test_load_gets_the_prompts_fixed_head_ready_before_any_question(
+    seed_index: Index, embedder: FakeEmbedder
+) -> None:
+    assistant, generator = make(seed_index, embedder)
+    assistant.load()
+    assert generator.loads == 1
+    warmed = generator.warmed or []
+    head = build_messages("Who?", [])[:-1]
+    assert warmed[:-1] == head and warmed[-1].role == "user"

@@ -168,6 +168,14 @@ def test_only_the_newest_states_of_a_model_are_kept(cache: Path) -> None:
     ]
 
 
+def test_a_head_warmed_at_load_serves_the_first_answer(cache: Path, model: Path) -> None:
+    generator(model).warm([*HEAD, Message("user", "")])  # an earlier process saved the head
+    gen = generator(model)
+    assert gen.warm([*HEAD, Message("user", "")]) is True  # Assistant.load, before any question
+    assert ask(gen, "Where exactly?") == "ok"
+    assert bytes(gen._llm.evaluated) == b"Where exactly?</><assistant>"  # head not evaluated
+
+
 def test_an_unwritable_cache_only_costs_the_prefix(cache: Path, model: Path) -> None:
     cache.mkdir()
     (cache / "states").write_text("a file where the folder should be")
