@@ -97,8 +97,9 @@ class Assistant:
     def load(self) -> None:
         """Load both models now, side by side, so that the first answer starts sooner and a
         broken model file is reported even when a question would never reach it. The answer
-        model also restores the prompt's fixed head while the embedder loads (about 0.4 s of a
-        new process's first answer on a 2-core VM)."""
+        model also gets the prompt's fixed head ready while the embedder loads, so the first
+        answer does not wait for it (on a 2-core VM: a few tenths of a second to read the saved
+        state, about 10 s to evaluate a missing one)."""
         errors: list[BaseException] = []
 
         def load_generator() -> None:
